@@ -1,0 +1,109 @@
+"""ImageClassifier: the whole recipe behind the scikit-learn estimator shape.
+
+    clf = ImageClassifier(epochs=5).fit("photos/")
+    clf.predict(["a.jpg", "b.jpg"])     -> ["cat", "dog"]
+    clf.predict_proba(["a.jpg"])        -> array of shape (1, n_classes), columns in classes_
+    clf.save("my-model");  ImageClassifier.load("my-model")
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import numpy as np
+
+from imclass.errors import NotFittedError
+from imclass.models.backbones import DEFAULT_MODEL
+from imclass.models.run_dir import load_model, save_model
+from imclass.predict.predictor import Predictor
+from imclass.progress import Reporter
+from imclass.train.config import TrainConfig
+from imclass.train.run import train_run
+
+
+class ImageClassifier:
+    """Fine-tunes a pretrained timm backbone on a folder of images (see TrainConfig)."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, epochs: int = TrainConfig.epochs,
+                 head_epochs: int = TrainConfig.head_epochs, batch_size: int = TrainConfig.batch_size,
+                 image_size: int | None = None, lr: float = TrainConfig.lr,
+                 augment: str = TrainConfig.augment, valid_fraction: float = TrainConfig.valid_fraction,
+                 seed: int = 0, early_stopping: int = 0, device: str = "auto",
+                 workers: int | None = None, run_dir: str | Path | None = None,
+                 verbose: bool = True):
+        self.model = model
+        self.epochs = epochs
+        self.head_epochs = head_epochs
+        self.batch_size = batch_size
+        self.image_size = image_size
+        self.lr = lr
+        self.augment = augment
+        self.valid_fraction = valid_fraction
+        self.seed = seed
+        self.early_stopping = early_stopping
+        self.device = device
+        self.workers = workers
+        self.run_dir = run_dir
+        self.verbose = verbose
+
+    def get_params(self) -> dict:
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def _train_config(self) -> TrainConfig:
+        params = self.get_params()
+        for name in ("run_dir", "verbose"):
+            params.pop(name)
+        return TrainConfig(**params)
+
+    def fit(self, data: str | Path) -> ImageClassifier:
+        """Train on a data set (folder per class, pre-split folder or split file)."""
+        result = train_run(data, self._train_config(), self.run_dir,
+                           Reporter(quiet=not self.verbose))
+        self.run_dir_ = result.run_dir
+        self.metrics_ = result.metrics
+        self._use(*load_model(result.run_dir))
+        return self
+
+    def _use(self, network, spec) -> None:
+        self.network_, self.spec_ = network, spec
+        self.classes_ = list(spec.classes)
+        self._predictor = Predictor(network, spec, device=self.device, workers=self.workers)
+
+    def _check_fitted(self) -> Predictor:
+        if not hasattr(self, "_predictor"):
+            raise NotFittedError(
+                "This ImageClassifier is not fitted yet: call fit(data) or ImageClassifier.load(dir)."
+            )
+        return self._predictor
+
+    def predict_proba(self, paths) -> np.ndarray:
+        """Probabilities, one row per path in order; an unreadable file's row is NaN."""
+        predictor = self._check_fitted()
+        paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+        probs, readable, _ = predictor.probabilities(paths, Reporter(quiet=not self.verbose))
+        rows = np.full((len(paths), len(self.classes_)), np.nan)
+        position = {path: i for i, path in enumerate(paths)}
+        for row, path in zip(probs, readable):
+            rows[position[path]] = row
+        return rows
+
+    def predict(self, paths) -> list[str | None]:
+        """The most probable class per path; None for an unreadable file."""
+        probs = self.predict_proba(paths)
+        return [None if np.isnan(row).any() else self.classes_[int(row.argmax())] for row in probs]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write model.safetensors and model.json; load() needs nothing else."""
+        self._check_fitted()
+        save_model(Path(directory), self.network_, self.spec_)
+        return Path(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path, **params) -> ImageClassifier:
+        network, spec = load_model(directory)
+        classifier = cls(model=spec.architecture, image_size=spec.preprocessing.image_size, **params)
+        classifier.run_dir_ = Path(directory)
+        classifier._use(network, spec)
+        return classifier

@@ -1,0 +1,215 @@
+"""The `imclass` command: parses arguments, calls the library, prints. Nothing else lives here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from imclass.errors import ImclassError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+class ImclassGroup(click.Group):
+    """Turns every ImclassError into one line on stderr and its exit code; Ctrl-C/kill into 130."""
+
+    def invoke(self, ctx):
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            return super().invoke(ctx)
+        except ImclassError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@click.group(cls=ImclassGroup)
+@click.version_option(package_name="imclass")
+def main() -> None:
+    """Turn a folder of your own photos into a strong image classifier."""
+
+
+def _train_options(function):
+    from imclass.train.config import TrainConfig
+
+    d = TrainConfig()
+    options = [
+        click.option("--model", default=d.model, show_default=True, help="any timm model name"),
+        click.option("--epochs", type=int, default=d.epochs, show_default=True,
+                     help="fine-tuning epochs of the whole network (phase 2)"),
+        click.option("--head-epochs", type=int, default=d.head_epochs, show_default=True,
+                     help="epochs of the new head on cached frozen features (phase 1)"),
+        click.option("--batch-size", type=int, default=d.batch_size, show_default=True),
+        click.option("--image-size", type=int, default=None,
+                     help="input size [default: the backbone's pretrained size]"),
+        click.option("--lr", type=float, default=d.lr, show_default=True,
+                     help="phase-2 learning rate of the head; the body gets lr x 0.1"),
+        click.option("--augment", type=click.Choice(["photo", "overhead", "text", "none"]),
+                     default=d.augment, show_default=True),
+        click.option("--valid-fraction", type=float, default=d.valid_fraction, show_default=True),
+        click.option("--seed", type=int, default=d.seed, show_default=True),
+        click.option("--early-stopping", type=int, default=0, show_default=True,
+                     help="stop after N fine-tuning epochs without improvement (0: never)"),
+        click.option("--workers", type=int, default=None, help="image decoding processes"),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N]"),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@main.command()
+@click.argument("data", required=False, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="run directory [default: runs/DATA-TIME]")
+@click.option("--resume", type=click.Path(path_type=Path), help="continue an interrupted run")
+@_train_options
+def train(data, out, resume, **settings):
+    """Fine-tune a pretrained backbone on DATA (a folder per class, pre-split, or a split file)."""
+    from imclass.train.config import TrainConfig
+    from imclass.train.run import resume_run, train_run
+
+    if resume:
+        result = resume_run(resume)
+    elif data is None:
+        raise click.UsageError("DATA is required (or --resume RUN_DIR)")
+    else:
+        result = train_run(data, TrainConfig(**settings), out)
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    m = result.metrics
+    stdout.print(f"best epoch: {result.best_epoch}; validation accuracy {m['accuracy']:.4f}, "
+                 f"macro F1 {m['macro_f1']:.4f} ({result.seconds:.0f} s)")
+    stdout.print(f"run directory: {result.run_dir}")
+    stdout.print(f"report: {result.run_dir / 'report.html'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="where metrics.json and report.html go")
+def evaluate(run_dir, data, out):
+    """Score RUN_DIR's model on DATA; writes metrics.json and report.html."""
+    from imclass.evaluate import evaluate_run
+
+    metrics = evaluate_run(run_dir, data, out)
+    stdout.print(f"accuracy {metrics['accuracy']:.4f}  balanced accuracy "
+                 f"{metrics['balanced_accuracy']:.4f}  macro F1 {metrics['macro_f1']:.4f}  "
+                 f"({metrics['n_images']} images)")
+    stdout.print(f"report: {(out or run_dir) / 'report.html'}")
+
+
+@main.command()
+@click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--imagenet", is_flag=True, help="ImageNet classes with no training; ARGS are images")
+@click.option("--model", default=None, help="backbone for --imagenet [default: the offline one]")
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="write to FILE instead of stdout")
+def predict(args, imagenet, model, top_k, fmt, out):
+    """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
+    from imclass.models.backbones import DEFAULT_MODEL
+    from imclass.predict import Predictor, expand_paths, imagenet_predictor
+    from imclass.predict import top_k as rank
+
+    if imagenet:
+        predictor, inputs = imagenet_predictor(model or DEFAULT_MODEL), args
+    elif len(args) < 2:
+        raise click.UsageError("give RUN_DIR and at least one image file or folder")
+    else:
+        predictor, inputs = Predictor.from_run_dir(args[0]), args[1:]
+    from imclass.progress import Reporter
+
+    probs, paths, failures = predictor.probabilities(expand_paths(list(inputs)), Reporter())
+    rows = [(str(p), ranked, "") for p, ranked in zip(paths, rank(probs, predictor.spec.classes, top_k))]
+    rows += [(str(p), [], reason) for p, reason in failures]
+    _emit(_render(rows, fmt), out, table=fmt == "table")
+
+
+def _render(rows, fmt):
+    if fmt == "json":
+        return json.dumps([{"path": p, "predictions": [{"class": c, "probability": round(q, 6)}
+                                                       for c, q in ranked],
+                            **({"error": e} if e else {})} for p, ranked, e in rows], indent=2) + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        k = max((len(r[1]) for r in rows), default=0)
+        writer.writerow(["path", *[f"{s}_{i + 1}" for i in range(k) for s in ("class", "prob")],
+                         "error"])
+        for p, ranked, e in rows:
+            cells = [x for c, q in ranked for x in (c, f"{q:.6f}")]
+            writer.writerow([p, *cells, *([""] * (2 * k - len(cells))), e])
+        return buffer.getvalue()
+    table = Table("path", "prediction", "probability", "others")
+    for p, ranked, e in rows:
+        if e:
+            table.add_row(p, "[red]unreadable[/red]", "", e)
+        else:
+            rest = ", ".join(f"{c} {q:.3f}" for c, q in ranked[1:])
+            table.add_row(p, ranked[0][0], f"{ranked[0][1]:.3f}", rest)
+    return table
+
+
+def _emit(rendered, out, table: bool) -> None:
+    if out is None:
+        stdout.print(rendered) if table else sys.stdout.write(rendered)
+        return
+    from imclass.files import write_text
+
+    if table:
+        console = Console(file=io.StringIO(), width=160)
+        console.print(rendered)
+        rendered = console.file.getvalue()
+    write_text(out, rendered)
+    click.echo(f"wrote {out}", err=True)
+
+
+@main.command()
+def models():
+    """Backbones you can train: which work offline now, input size, parameters."""
+    from imclass.models.backbones import list_backbones
+
+    table = Table("model", "offline now", "input size", "parameters")
+    for row in list_backbones():
+        name = row["name"] + (" (default)" if row["default"] else "")
+        table.add_row(name, "yes" if row["offline"] else "no (needs the hub)",
+                      str(row["input_size"]), f"{row['parameters'] / 1e6:.1f} M")
+    stdout.print(table)
+    stdout.print("Any other timm model name also works when its weights can be fetched.")
+
+
+@main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"),
+              show_default=True)
+def demo(out):
+    """Offline end-to-end run on scikit-learn's handwritten digits."""
+    from imclass.demo import run_demo
+
+    result, predictions = run_demo(out)
+    for path, ranked in predictions:
+        stdout.print(f"predict {path}: {ranked[0][0]} ({ranked[0][1]:.3f})")
+    _print_result(result)
+    stdout.print(f"demo accuracy: {result.metrics['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()

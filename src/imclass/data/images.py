@@ -1,0 +1,103 @@
+"""Decoding one image file into an RGB picture, or a clear reason why it cannot be."""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+# Pillow's own bomb limit (about 89 megapixels) is the threshold; above it we refuse to decode.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+
+
+class UnreadableImage(Exception):
+    """An image file that cannot be decoded; str(error) is the reason, for one warning line."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(reason)
+        self.path = Path(path)
+        self.reason = reason
+
+
+def is_image_file(path: Path) -> bool:
+    """True when the file name has one of the image extensions, in any case."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
+    """Decode fully to 8-bit RGB with EXIF orientation applied.
+
+    With min_size, a JPEG is decoded at the smallest reduced scale whose shorter side is still
+    at least min_size (Pillow's draft mode), which makes large photos several times cheaper.
+    """
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise UnreadableImage(path, "zero bytes")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                _refuse_bomb(path, image)
+                if min_size and image.format == "JPEG":
+                    image.draft("RGB", _draft_request(image.size, min_size))
+                image.load()
+                return to_rgb(ImageOps.exif_transpose(image))
+    except UnreadableImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
+    except UnidentifiedImageError:
+        raise UnreadableImage(path, "not an image (unknown format)") from None
+    except OSError as error:
+        raise UnreadableImage(path, _describe_os_error(error)) from None
+    except (ValueError, SyntaxError, struct.error, IndexError) as error:
+        raise UnreadableImage(path, f"corrupt image data ({error})") from None
+
+
+def _refuse_bomb(path: Path, image: Image.Image) -> None:
+    pixels = image.size[0] * image.size[1]
+    if pixels > MAX_PIXELS:
+        raise UnreadableImage(
+            path, f"decompression bomb refused ({image.size[0]}x{image.size[1]} = {pixels} pixels)"
+        )
+
+
+def _draft_request(size: tuple[int, int], min_size: int) -> tuple[int, int]:
+    """The draft size that keeps the shorter side at least min_size."""
+    width, height = size
+    scale = min_size / min(width, height)
+    return (max(1, round(width * scale)), max(1, round(height * scale)))
+
+
+def _describe_os_error(error: OSError) -> str:
+    text = str(error)
+    if "truncated" in text or "broken data stream" in text:
+        return "truncated file"
+    return f"unreadable ({text})"
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode (grayscale, 16-bit, CMYK, palette, alpha) as 8-bit RGB on white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        return Image.fromarray((array * (255.0 / top)).clip(0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        span = max(float(array.max() - array.min()), 1e-12)
+        scaled = ((array - array.min()) * (255.0 / span)).astype(np.uint8)
+        return Image.fromarray(scaled).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

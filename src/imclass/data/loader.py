@@ -1,0 +1,79 @@
+"""Batches of model inputs from image files; an unreadable file is reported, never fatal."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from imclass.data.dataset import ImageSet
+from imclass.data.images import UnreadableImage, load_rgb
+
+
+@dataclass
+class Batch:
+    """Decoded inputs, their labels and positions in the ImageSet, and the files that failed."""
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+    indices: torch.Tensor
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ImageFileDataset(Dataset):
+    """Decodes item i of an ImageSet; a bad file yields its reason instead of a tensor."""
+
+    def __init__(self, images: ImageSet, transform, decode_size: int | None = None):
+        self.images = images
+        self.transform = transform
+        self.decode_size = decode_size
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        path = self.images.paths[index]
+        try:
+            picture = load_rgb(path, min_size=self.decode_size)
+        except UnreadableImage as error:
+            return None, error.reason, index
+        return self.transform(picture), self.images.labels[index], index
+
+
+def collate(items) -> Batch:
+    """Stack the decoded items; the failed ones travel along as (index, reason)."""
+    good = [item for item in items if item[0] is not None]
+    failures = [(index, reason) for picture, reason, index in items if picture is None]
+    if not good:
+        empty = torch.empty(0, dtype=torch.long)
+        return Batch(torch.empty(0), empty, empty, failures)
+    return Batch(
+        torch.stack([item[0] for item in good]),
+        torch.tensor([item[1] for item in good]),
+        torch.tensor([item[2] for item in good]),
+        failures,
+    )
+
+
+def default_workers() -> int:
+    """Decoding workers: one per core beyond the first, at most 8; none on a single core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(8, max(0, (cores or 1) - 1))
+
+
+def make_loader(images: ImageSet, transform, *, batch_size: int, shuffle: bool = False,
+                seed: int = 0, workers: int | None = None, decode_size: int | None = None,
+                drop_last: bool = False) -> DataLoader:
+    """A DataLoader whose batches are Batch objects; shuffling is reproducible from seed."""
+    workers = default_workers() if workers is None else workers
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        ImageFileDataset(images, transform, decode_size),
+        batch_size=batch_size, shuffle=shuffle, generator=generator, num_workers=workers,
+        collate_fn=collate, persistent_workers=False, drop_last=drop_last,
+        pin_memory=torch.cuda.is_available(),
+    )

@@ -1,0 +1,55 @@
+"""Every error imclass raises on purpose, in one tree.
+
+    ImclassError
+     ├── DataError        a data set, image folder or split file that cannot be used
+     ├── ConfigError      an invalid parameter value ("The 'lr' parameter of train must be ...")
+     ├── ModelError       a backbone that does not exist or whose weights cannot be had
+     ├── RunDirError      a run directory that is missing, incomplete or corrupt
+     └── NotFittedError   an ImageClassifier used before fit() or load()
+
+The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ImclassError(Exception):
+    """Base of every error imclass raises for a user mistake or bad input."""
+
+    exit_code = 1
+
+
+class DataError(ImclassError):
+    """A data set, image folder or split file that cannot be used."""
+
+
+class ConfigError(ImclassError, ValueError):
+    """An invalid parameter value."""
+
+    exit_code = 2
+
+
+class ModelError(ImclassError):
+    """A backbone that does not exist or whose weights cannot be loaded."""
+
+
+class RunDirError(ImclassError):
+    """A run directory that is missing, incomplete or corrupt."""
+
+
+class NotFittedError(ImclassError, AttributeError):
+    """An estimator used before it was fitted or loaded."""
+
+
+def invalid_parameter(name: str, where: str, expected: str, got: object) -> ConfigError:
+    """The one message template for an invalid parameter value."""
+    return ConfigError(f"The {name!r} parameter of {where} must be {expected}. Got {got!r} instead.")
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """A ' Did you mean ...?' suffix for a close match among choices, or ''."""
+    matches = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" Did you mean {matches[0]!r}?" if matches else ""

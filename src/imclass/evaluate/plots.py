@@ -1,0 +1,91 @@
+"""The report's figures, each returned as PNG bytes (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn import metrics as skm  # noqa: E402
+
+from imclass.evaluate.metrics import reliability_bins  # noqa: E402
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def training_curves(history: list[dict]) -> bytes:
+    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
+    x = np.arange(1, len(history) + 1)
+    for key, label in (("train", "train"), ("valid", "validation")):
+        loss_ax.plot(x, [r[f"{key}_loss"] for r in history], label=label)
+        acc_ax.plot(x, [r[f"{key}_accuracy"] for r in history], label=label)
+    first_finetune = next((i for i, r in enumerate(history) if r["phase"] == "finetune"), None)
+    for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        if first_finetune is not None:
+            ax.axvline(first_finetune + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
+        ax.set_xlabel("epoch (head phase, then fine-tuning)")
+        ax.set_ylabel(name)
+        ax.legend()
+    return _png(figure)
+
+
+def confusion_matrix(matrix, classes) -> bytes:
+    matrix = np.asarray(matrix)
+    size = max(4.0, 0.5 * len(classes) + 2)
+    figure, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center",
+                color="white" if count > matrix.max() / 2 else "black")
+    return _png(figure)
+
+
+def one_vs_rest_curves(labels, probs, classes, kind: str) -> tuple[bytes, dict]:
+    """PR ('pr') or ROC ('roc') curves per class and micro-averaged; returns PNG and areas."""
+    onehot = np.eye(len(classes))[labels]
+    figure, ax = plt.subplots(figsize=(6, 5))
+    areas = {}
+    columns = [(name, onehot[:, i], probs[:, i]) for i, name in enumerate(classes)]
+    columns.append(("micro-average", onehot.ravel(), probs.ravel()))
+    for name, truth, score in columns:
+        if truth.sum() == 0 or truth.sum() == len(truth):
+            continue
+        if kind == "pr":
+            precision, recall, _ = skm.precision_recall_curve(truth, score)
+            areas[name] = float(skm.average_precision_score(truth, score))
+            ax.plot(recall, precision, label=f"{name} (AP {areas[name]:.3f})")
+        else:
+            fpr, tpr, _ = skm.roc_curve(truth, score)
+            areas[name] = float(skm.roc_auc_score(truth, score))
+            ax.plot(fpr, tpr, label=f"{name} (AUC {areas[name]:.3f})")
+    ax.set_xlabel("recall" if kind == "pr" else "false positive rate")
+    ax.set_ylabel("precision" if kind == "pr" else "true positive rate")
+    ax.legend(fontsize="small")
+    return _png(figure), areas
+
+
+def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
+    accuracy, confidence, count = reliability_bins(labels, probs, bins)
+    centres = (np.arange(bins) + 0.5) / bins
+    figure, ax = plt.subplots(figsize=(5, 5))
+    filled = count > 0
+    ax.bar(centres[filled], accuracy[filled], width=1 / bins, edgecolor="black", label="accuracy")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.plot(confidence[filled], accuracy[filled], "o", color="red", label="mean confidence")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.legend()
+    return _png(figure)

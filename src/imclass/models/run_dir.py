@@ -1,0 +1,90 @@
+"""The trained model inside a run directory: weights as safetensors, everything else as JSON.
+
+model.json is the single source of preprocessing for evaluate, predict, export and serve.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from imclass import __version__
+from imclass.errors import RunDirError
+from imclass.files import atomic_path, write_json
+from imclass.models.backbones import Preprocessing, create_backbone
+
+WEIGHTS_FILE = "model.safetensors"
+SPEC_FILE = "model.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a trained model is: architecture, class names in output order, preprocessing."""
+
+    architecture: str
+    classes: tuple[str, ...]
+    preprocessing: Preprocessing
+    multilabel: bool = False
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "imclass_version": __version__,
+            "architecture": self.architecture,
+            "classes": list(self.classes),
+            "multilabel": self.multilabel,
+            **{k: (list(v) if isinstance(v, tuple) else v)
+               for k, v in asdict(self.preprocessing).items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> ModelSpec:
+        pre = Preprocessing(
+            image_size=int(data["image_size"]), mean=tuple(data["mean"]), std=tuple(data["std"]),
+            interpolation=data["interpolation"], crop_pct=float(data["crop_pct"]),
+        )
+        return cls(data["architecture"], tuple(data["classes"]), pre, bool(data["multilabel"]))
+
+
+def save_model(directory: Path | str, model: nn.Module, spec: ModelSpec) -> None:
+    """Write model.safetensors then model.json, each atomically."""
+    directory = Path(directory)
+    save_weights(directory / WEIGHTS_FILE, model.state_dict())
+    write_json(directory / SPEC_FILE, spec.to_json())
+
+
+def save_weights(path: Path, state: dict[str, torch.Tensor]) -> None:
+    tensors = {key: value.detach().to("cpu").contiguous() for key, value in state.items()}
+    with atomic_path(path) as temporary:
+        save_file(tensors, str(temporary))
+
+
+def read_spec(directory: Path | str) -> ModelSpec:
+    path = Path(directory) / SPEC_FILE
+    if not path.is_file():
+        raise RunDirError(f"{directory}: not a run directory ({SPEC_FILE} is missing)")
+    try:
+        return ModelSpec.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as error:
+        raise RunDirError(f"{path}: unreadable model description ({error})") from None
+
+
+def load_model(directory: Path | str) -> tuple[nn.Module, ModelSpec]:
+    """Rebuild the trained model from a run directory alone, in eval mode on the CPU."""
+    spec = read_spec(directory)
+    path = Path(directory) / WEIGHTS_FILE
+    if not path.is_file():
+        raise RunDirError(f"{directory}: {WEIGHTS_FILE} is missing")
+    model = create_backbone(spec.architecture, len(spec.classes), pretrained=False)
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except (SafetensorError, RuntimeError, OSError) as error:
+        raise RunDirError(f"{path}: weights do not fit {spec.architecture} ({error})") from None
+    return model.eval(), spec

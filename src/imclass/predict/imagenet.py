@@ -1,0 +1,18 @@
+"""ImageNet predictions with no training at all: the pretrained backbone and its own head."""
+
+from __future__ import annotations
+
+from timm.data import ImageNetInfo
+
+from imclass.models.backbones import DEFAULT_MODEL, Preprocessing, create_backbone
+from imclass.models.run_dir import ModelSpec
+from imclass.predict.predictor import Predictor
+
+
+def imagenet_predictor(model_name: str = DEFAULT_MODEL, **kwargs) -> Predictor:
+    """A Predictor over the 1000 ImageNet classes, named from timm's bundled metadata."""
+    model = create_backbone(model_name)
+    info = ImageNetInfo()
+    classes = tuple(info.index_to_description(i) for i in range(info.num_classes()))
+    spec = ModelSpec(model_name, classes, Preprocessing.of(model))
+    return Predictor(model, spec, **kwargs)

@@ -1,0 +1,40 @@
+"""Where the arithmetic runs: CUDA with autocast when present, else every CPU core."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import torch
+
+from imclass.errors import ConfigError
+
+
+def pick_device(request: str = "auto") -> torch.device:
+    if request == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if request.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {request!r} was asked for but CUDA is not available here")
+    return torch.device(request)
+
+
+def use_all_cores() -> None:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(max(1, cores or 1))
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on GPUs that have it, fp16 on older ones; full precision on the CPU."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
+def prepare(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """Move to the device in channels_last, which is faster for convolutions on CPU and GPU."""
+    return model.to(device=device, memory_format=torch.channels_last)
+
+
+def to_device(inputs: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return inputs.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,123 @@
+"""One pass over data, for each kind of pass the recipe makes. Each reads top to bottom."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from imclass.train.device import autocast, to_device
+from imclass.train.schedule import set_learning_rates, warmup_cosine
+
+
+@dataclass
+class Outputs:
+    """What a pass over a loader produced, aligned row by row with indices into its ImageSet."""
+
+    values: torch.Tensor  # features or logits
+    labels: torch.Tensor
+    indices: torch.Tensor
+    failures: list[tuple[int, str]]
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    accuracy: float
+    images: int
+    seconds: float
+    data_wait: float  # seconds blocked waiting for the loader
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / max(self.seconds, 1e-9)
+
+
+@dataclass
+class LrSchedule:
+    """Per-group base rates with warm-up + cosine over the steps of one phase."""
+
+    base_rates: list[float]
+    total_steps: int
+    warmup_steps: int
+    step: int = 0
+
+    def apply(self, optimizer: torch.optim.Optimizer) -> None:
+        multiplier = warmup_cosine(self.step, self.total_steps, self.warmup_steps)
+        set_learning_rates(optimizer, self.base_rates, multiplier)
+        self.step += 1
+
+
+@torch.inference_mode()
+def run_inference(model: nn.Module, loader, device: torch.device, advance, *,
+                  features: bool = False) -> Outputs:
+    """Logits (or pooled pre-logit features) for every readable image of the loader."""
+    model.eval()
+    values, labels, indices, failures = [], [], [], []
+    for batch in loader:
+        failures += batch.failures
+        if len(batch):
+            with autocast(device):
+                inputs = to_device(batch.inputs, device)
+                out = (model.forward_head(model.forward_features(inputs), pre_logits=True)
+                       if features else model(inputs))
+            values.append(out.float().cpu())
+            labels.append(batch.labels)
+            indices.append(batch.indices)
+        advance(len(batch) + len(batch.failures))
+    if not values:
+        return Outputs(torch.empty(0), torch.empty(0, dtype=torch.long),
+                       torch.empty(0, dtype=torch.long), failures)
+    return Outputs(torch.cat(values), torch.cat(labels), torch.cat(indices), failures)
+
+
+def head_epoch(head: nn.Module, optimizer, schedule: LrSchedule, features: torch.Tensor,
+               labels: torch.Tensor, *, batch_size: int, loss_fn, generator) -> EpochStats:
+    """One epoch of the classifier alone on cached features: no backbone pass at all."""
+    head.train()
+    start = time.perf_counter()
+    order = torch.randperm(len(labels), generator=generator)
+    total_loss, correct = 0.0, 0
+    for chunk in order.split(batch_size):
+        schedule.apply(optimizer)
+        logits = head(features[chunk])
+        loss = loss_fn(logits, labels[chunk])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(chunk)
+        correct += (logits.argmax(1) == labels[chunk]).sum().item()
+    seconds = time.perf_counter() - start
+    n = len(labels)
+    return EpochStats(total_loss / max(n, 1), correct / max(n, 1), n, seconds, 0.0)
+
+
+def finetune_epoch(model: nn.Module, optimizer, schedule: LrSchedule, loader,
+                   device: torch.device, *, loss_fn, advance) -> tuple[EpochStats, list]:
+    """One epoch of the whole network on augmented images; returns stats and failed files."""
+    model.train()
+    total_loss, correct, seen, failures, data_wait = 0.0, 0, 0, [], 0.0
+    start = waited_from = time.perf_counter()
+    for batch in loader:
+        data_wait += time.perf_counter() - waited_from
+        failures += batch.failures
+        if len(batch) > 1:  # BatchNorm cannot train on a batch of one
+            schedule.apply(optimizer)
+            inputs, labels = to_device(batch.inputs, device), batch.labels.to(device)
+            with autocast(device):
+                logits = model(inputs)
+                loss = loss_fn(logits.float(), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(batch)
+            correct += (logits.argmax(1) == labels).sum().item()
+            seen += len(batch)
+        advance(len(batch) + len(batch.failures),
+                f"loss {total_loss / max(seen, 1):.3f}  acc {correct / max(seen, 1):.3f}")
+        waited_from = time.perf_counter()
+    seconds = time.perf_counter() - start
+    stats = EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen, seconds, data_wait)
+    return stats, failures

@@ -1,0 +1,114 @@
+"""A training run from start to finish: resolve settings, train, write the run directory.
+
+RUN_DIR/ model.safetensors, model.json, config.yaml, history.csv, metrics.json, report.html
+(and checkpoint.safetensors while training; removed once the run has finished).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from imclass import __version__
+from imclass.data.dataset import open_data
+from imclass.data.split import train_valid_sets
+from imclass.errors import RunDirError
+from imclass.evaluate.evaluator import write_evaluation
+from imclass.files import write_text
+from imclass.progress import Reporter
+from imclass.train.checkpoint import CHECKPOINT_FILE
+from imclass.train.config import TrainConfig
+from imclass.train.trainer import Trainer
+
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    best_epoch: str
+    seconds: float
+    trainer: Trainer
+
+
+def default_run_dir(data: Path | str, root: Path | str = "runs") -> Path:
+    return Path(root) / f"{Path(data).resolve().stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train_run(data: Path | str, config: TrainConfig, run_dir: Path | str | None = None,
+              reporter: Reporter | None = None) -> RunResult:
+    """Train on DATA with config into run_dir; returns the validation metrics."""
+    reporter = reporter or Reporter()
+    run_dir = Path(run_dir) if run_dir else default_run_dir(data)
+    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter)
+    _write_config(run_dir, Path(data).resolve(), config, trainer)
+    start = time.perf_counter()
+    trainer.fit()
+    return _finish(trainer, time.perf_counter() - start)
+
+
+def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResult:
+    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet)."""
+    run_dir = Path(run_dir)
+    data, config = read_config(run_dir)
+    trainer = _make_trainer(data, config, run_dir, reporter or Reporter())
+    start = time.perf_counter()
+    if (run_dir / CHECKPOINT_FILE).is_file():
+        trainer.resume()
+    else:
+        trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
+        trainer.fit()
+    return _finish(trainer, time.perf_counter() - start)
+
+
+def _make_trainer(data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter) -> Trainer:
+    source = open_data(data)
+    train_set, valid_set = train_valid_sets(source, config.valid_fraction, config.seed)
+    reporter.line(f"{source.name}: {len(source.classes)} classes, {len(train_set)} train / "
+                  f"{len(valid_set)} validation images")
+    return Trainer(config, source, run_dir, train_set, valid_set, reporter)
+
+
+def _write_config(run_dir: Path, data: Path, config: TrainConfig, trainer: Trainer) -> None:
+    pre = trainer.spec.preprocessing
+    resolved = {
+        "imclass_version": __version__,
+        "data": str(data),
+        "train": config.to_dict(),
+        "resolved": {
+            "classes": list(trainer.source.classes),
+            "image_size": pre.image_size, "mean": list(pre.mean), "std": list(pre.std),
+            "interpolation": pre.interpolation, "crop_pct": pre.crop_pct,
+            "device": str(trainer.device),
+            "train_images": len(trainer.train_set), "valid_images": len(trainer.valid_set),
+            "split": "as given" if trainer.source.is_presplit else "stratified",
+        },
+    }
+    write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+
+
+def read_config(run_dir: Path) -> tuple[Path, TrainConfig]:
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise RunDirError(f"{run_dir}: not a run directory ({CONFIG_FILE} is missing)")
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Path(values["data"]), TrainConfig.from_dict(values["train"])
+    except (yaml.YAMLError, KeyError, TypeError) as error:
+        raise RunDirError(f"{path}: unreadable ({error})") from None
+
+
+def _finish(trainer: Trainer, seconds: float) -> RunResult:
+    probs, labels, paths = trainer.valid_probabilities()
+    title = f"imclass run {trainer.run_dir.name}: validation"
+    metrics = write_evaluation(trainer.run_dir, title, labels, probs, paths,
+                               trainer.source.classes, trainer.history.rows)
+    (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    bad = len(trainer.state.bad_files)
+    if bad:
+        trainer.reporter.line(f"{bad} unreadable image(s) skipped")
+    return RunResult(trainer.run_dir, metrics, trainer.best.epoch, seconds, trainer)

@@ -1,0 +1,242 @@
+"""The two-phase transfer-learning recipe, from a data set to a finished run directory.
+
+Phase 1 ("head"): the backbone is frozen and inputs are not augmented, so its pooled features
+are computed once and a linear head is trained on them for many cheap epochs.
+Phase 2 ("finetune"): the whole network on augmented images, the body at a lower learning rate
+than the head, AdamW with warm-up and cosine decay, label smoothing.
+The best epoch by validation accuracy (then loss) is what is saved. A checkpoint after every
+epoch makes an interrupted run resumable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from imclass.data.dataset import DataSource, ImageSet
+from imclass.data.loader import make_loader
+from imclass.data.transforms import eval_transform, train_transform
+from imclass.errors import DataError
+from imclass.models.backbones import Preprocessing, create_backbone
+from imclass.models.run_dir import ModelSpec, save_model
+from imclass.progress import Reporter
+from imclass.train import checkpoint as ckpt
+from imclass.train.config import TrainConfig
+from imclass.train.device import pick_device, prepare, use_all_cores
+from imclass.train.history import History
+from imclass.train.loop import LrSchedule, Outputs, finetune_epoch, head_epoch, run_inference
+
+
+@dataclass
+class Best:
+    """The best epoch so far and its validation probabilities (rows align with indices)."""
+
+    accuracy: float = -1.0
+    loss: float = float("inf")
+    epoch: str = ""
+    probs: torch.Tensor | None = None
+    indices: torch.Tensor | None = None
+
+    def beaten_by(self, accuracy: float, loss: float) -> bool:
+        return accuracy > self.accuracy or (accuracy == self.accuracy and loss < self.loss)
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved in every checkpoint."""
+
+    phase: str = "head"
+    epochs_done: int = 0  # in the current phase
+    stale_epochs: int = 0  # phase-2 epochs without improvement, for early stopping
+    bad_files: dict[str, str] = field(default_factory=dict)
+
+
+class Trainer:
+    """Runs the recipe for one data set into one run directory."""
+
+    def __init__(self, config: TrainConfig, source: DataSource, run_dir: Path,
+                 train_set: ImageSet, valid_set: ImageSet, reporter: Reporter | None = None):
+        self.config, self.source, self.run_dir = config, source, Path(run_dir)
+        self.reporter = reporter or Reporter()
+        self.train_set, self.valid_set = train_set, valid_set
+        self.device = pick_device(config.device)
+        use_all_cores()
+        torch.manual_seed(config.seed)
+        self.model = create_backbone(config.model, len(source.classes))
+        self.spec = ModelSpec(config.model, source.classes, self._preprocessing())
+        self.model = prepare(self.model, self.device)
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.history = History(self.run_dir)
+        self.state, self.best = TrainState(), Best()
+
+    def _preprocessing(self) -> Preprocessing:
+        pre = Preprocessing.of(self.model)
+        if self.config.image_size:
+            pre = Preprocessing(self.config.image_size, pre.mean, pre.std, pre.interpolation,
+                                pre.crop_pct)
+        return pre
+
+    def _transform(self, augment: str):
+        pre = self.spec.preprocessing
+        kwargs = dict(image_size=pre.image_size, mean=pre.mean, std=pre.std,
+                      interpolation=pre.interpolation, crop_pct=pre.crop_pct)
+        return train_transform(augment, **kwargs) if augment != "none" else eval_transform(**kwargs)
+
+    def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
+        return make_loader(
+            images, self._transform(augment), batch_size=self.config.batch_size,
+            shuffle=shuffle, seed=epoch_seed, workers=self.config.workers,
+            decode_size=int(round(self.spec.preprocessing.image_size / self.spec.preprocessing.crop_pct)),
+        )
+
+    # ---- the recipe ---------------------------------------------------------------------------
+
+    def fit(self) -> Best:
+        """Run (or continue) both phases, then write metrics.json and report.html."""
+        if self.state.phase == "head" and self.config.head_epochs > 0:
+            self._head_phase()
+        elif self.state.phase == "head":
+            self.state.phase = "finetune"
+        if self.state.phase == "finetune":
+            self._finetune_phase()
+        return self.best
+
+    def _head_phase(self) -> None:
+        train = self._features(self.train_set, "train")
+        valid = self._features(self.valid_set, "valid")
+        head = self.model.get_classifier()
+        optimizer = torch.optim.AdamW(head.parameters(), lr=self.config.head_lr,
+                                      weight_decay=self.config.weight_decay)
+        epochs = self.config.head_epochs
+        steps = epochs * -(-len(train.labels) // self.config.batch_size)
+        schedule = LrSchedule([self.config.head_lr], steps, int(steps * self.config.warmup_fraction))
+        for epoch in range(epochs):
+            generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
+            stats = head_epoch(head, optimizer, schedule, train.values.to(self.device),
+                               train.labels.to(self.device), batch_size=self.config.batch_size,
+                               loss_fn=self.loss_fn, generator=generator)
+            with torch.inference_mode():
+                logits = head.eval()(valid.values.to(self.device)).float().cpu()
+            self._end_epoch("head", epoch, stats, logits, valid, optimizer.param_groups[0]["lr"])
+        self.state.phase, self.state.epochs_done = "finetune", 0
+        self._checkpoint(None)
+
+    def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        optimizer = optimizer or self._finetune_optimizer()
+        epochs, batches = self.config.epochs, -(-len(self.train_set) // self.config.batch_size)
+        rates = [g["initial_lr"] for g in optimizer.param_groups]
+        schedule = LrSchedule(rates, epochs * batches, int(epochs * batches * self.config.warmup_fraction),
+                              step=self.state.epochs_done * batches)
+        valid_loader = self._loader(self._usable(self.valid_set), "none", shuffle=False)
+        for epoch in range(self.state.epochs_done, epochs):
+            seed = self.config.seed * 1000 + self.config.head_epochs + epoch
+            torch.manual_seed(seed)
+            loader = self._loader(self._usable(self.train_set), self.config.augment,
+                                  shuffle=True, epoch_seed=seed)
+            with self.reporter.task(f"finetune {epoch + 1}/{epochs}", len(loader.dataset)) as advance:
+                stats, failures = finetune_epoch(self.model, optimizer, schedule, loader,
+                                                 self.device, loss_fn=self.loss_fn, advance=advance)
+            self._record_failures(self.train_set, failures)
+            with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
+                valid = run_inference(self.model, valid_loader, self.device, advance)
+            improved = self._end_epoch("finetune", epoch, stats, valid.values, valid,
+                                       optimizer.param_groups[-1]["lr"])
+            self.state.epochs_done = epoch + 1
+            self.state.stale_epochs = 0 if improved else self.state.stale_epochs + 1
+            self._checkpoint(optimizer)
+            if self.config.early_stopping and self.state.stale_epochs >= self.config.early_stopping:
+                self.reporter.line(f"early stopping: no improvement in {self.state.stale_epochs} epochs")
+                break
+
+    def _finetune_optimizer(self) -> torch.optim.Optimizer:
+        """AdamW with two groups: the body at lr * body_lr_ratio, the new head at lr."""
+        head_ids = {id(p) for p in self.model.get_classifier().parameters()}
+        body = [p for p in self.model.parameters() if id(p) not in head_ids]
+        head = [p for p in self.model.parameters() if id(p) in head_ids]
+        lr = self.config.lr
+        groups = [{"params": body, "lr": lr * self.config.body_lr_ratio},
+                  {"params": head, "lr": lr}]
+        for group in groups:
+            group["initial_lr"] = group["lr"]
+        return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
+
+    # ---- per-epoch bookkeeping ----------------------------------------------------------------
+
+    def _features(self, images: ImageSet, name: str) -> Outputs:
+        loader = self._loader(images, "none", shuffle=False)
+        start = time.perf_counter()
+        with self.reporter.task(f"features ({name})", len(images)) as advance:
+            out = run_inference(self.model, loader, self.device, advance, features=True)
+        self._record_failures(images, out.failures)
+        if len(out.labels) == 0:
+            raise DataError(f"{self.source.root}: none of the {name} images could be read")
+        seconds = time.perf_counter() - start
+        self.reporter.line(f"features ({name}): {len(out.labels)} images in {seconds:.1f} s "
+                           f"({len(out.labels) / max(seconds, 1e-9):.1f} images/s)")
+        return out
+
+    def _record_failures(self, images: ImageSet, failures: list[tuple[int, str]]) -> None:
+        for index, reason in failures:
+            path = str(images.paths[index])
+            if path not in self.state.bad_files:
+                self.state.bad_files[path] = reason
+                self.reporter.warn(f"skipped {path}: {reason}")
+
+    def _usable(self, images: ImageSet) -> ImageSet:
+        return images.without({Path(p) for p in self.state.bad_files})
+
+    def _end_epoch(self, phase: str, epoch: int, stats, logits: torch.Tensor, valid: Outputs,
+                   lr: float) -> bool:
+        valid_loss = nn.functional.cross_entropy(logits, valid.labels).item()
+        valid_acc = (logits.argmax(1) == valid.labels).float().mean().item()
+        row = self.history.add(phase=phase, epoch=epoch + 1, train_loss=stats.loss,
+                               train_accuracy=stats.accuracy, valid_loss=valid_loss,
+                               valid_accuracy=valid_acc, lr=lr, seconds=stats.seconds,
+                               images_per_s=stats.images_per_s)
+        improved = self.best.beaten_by(valid_acc, valid_loss)
+        if improved:
+            self.best = Best(valid_acc, valid_loss, f"{phase} {epoch + 1}",
+                             logits.softmax(1), valid.indices)
+            save_model(self.run_dir, self.model, self.spec)
+        self.reporter.line(self.history.describe(row) + ("  *" if improved else ""))
+        return improved
+
+    def _checkpoint(self, optimizer) -> None:
+        state = {"phase": self.state.phase, "epochs_done": self.state.epochs_done,
+                 "stale_epochs": self.state.stale_epochs, "bad_files": self.state.bad_files,
+                 "best": {"accuracy": self.best.accuracy, "loss": self.best.loss,
+                          "epoch": self.best.epoch}}
+        tensors = {"best_probs": self.best.probs, "best_indices": self.best.indices,
+                   "torch_rng": torch.get_rng_state()}
+        ckpt.save_checkpoint(self.run_dir, state, tensors, self.model, optimizer)
+
+    def resume(self) -> Best:
+        """Continue from the run directory's checkpoint."""
+        state, tensors = ckpt.load_checkpoint(self.run_dir)
+        extra = ckpt.extra_tensors(tensors)
+        self.state = TrainState(state["phase"], state["epochs_done"], state["stale_epochs"],
+                                state["bad_files"])
+        best = state["best"]
+        self.best = Best(best["accuracy"], best["loss"], best["epoch"], extra["best_probs"],
+                         extra["best_indices"])
+        self.history.load()
+        optimizer = self._finetune_optimizer() if "optimizer" in state else None
+        ckpt.restore(self.model, optimizer, state, tensors)
+        torch.set_rng_state(extra["torch_rng"])
+        self.reporter.line(f"resuming {self.run_dir}: {self.state.phase} phase, "
+                           f"{self.state.epochs_done} epoch(s) done, best {self.best.epoch}")
+        if self.state.phase == "finetune":
+            self._finetune_phase(optimizer)
+        return self.best
+
+    def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+        """The best epoch's validation probabilities with their labels and paths."""
+        indices = self.best.indices.tolist()
+        labels = np.array([self.valid_set.labels[i] for i in indices])
+        paths = [self.valid_set.paths[i] for i in indices]
+        return self.best.probs.numpy(), labels, paths
