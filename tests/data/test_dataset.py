@@ -1,0 +1,91 @@
+from collections import Counter
+
+import pytest
+
+from imclass.data.dataset import open_data
+from imclass.data.split import stratified_split, train_valid_sets
+from imclass.errors import DataError
+from tests.conftest import colour_image, make_image_folder
+
+
+def test_folder_per_class_is_found_recursively_in_any_extension_case(tmp_path):
+    make_image_folder(tmp_path, ("red", "blue"), per_class=3)
+    nested = tmp_path / "red" / "more" / "deeper"
+    nested.mkdir(parents=True)
+    colour_image((200, 40, 40)).save(nested / "x.JPG", format="JPEG")
+    (tmp_path / "red" / "notes.txt").write_text("not an image")
+    (tmp_path / "red" / ".hidden.png").write_bytes(b"")
+    source = open_data(tmp_path)
+    assert source.classes == ("blue", "red")
+    images = source.all_images()
+    assert Counter(images.labels) == {0: 3, 1: 4}
+    assert nested / "x.JPG" in images.paths
+
+
+def test_presplit_layout_is_used_as_given(tmp_path):
+    make_image_folder(tmp_path / "train", ("red", "blue"), per_class=4)
+    make_image_folder(tmp_path / "val", ("red", "blue"), per_class=2)
+    source = open_data(tmp_path)
+    assert source.is_presplit
+    train, valid = train_valid_sets(source, 0.2, 0)
+    assert (len(train), len(valid)) == (8, 4)
+    assert all("val" in p.parts for p in valid.paths)
+
+
+@pytest.mark.parametrize("share", [0.2, 0.25, 0.5])
+def test_stratified_split_keeps_each_class_share_within_one_image(share):
+    labels = [0] * 37 + [1] * 11 + [2] * 5
+    train, valid = stratified_split(labels, share, seed=3, classes=("a", "b", "c"))
+    assert sorted(train + valid) == list(range(len(labels)))
+    counts = Counter(labels[i] for i in valid)
+    for label, total in Counter(labels).items():
+        assert abs(counts[label] - share * total) <= 1
+        assert 0 < counts[label] < total
+
+
+def test_split_is_repeatable_from_the_seed():
+    labels = [0] * 20 + [1] * 20
+    assert stratified_split(labels, 0.2, 7, ("a", "b")) == stratified_split(labels, 0.2, 7, ("a", "b"))
+    assert stratified_split(labels, 0.2, 7, ("a", "b")) != stratified_split(labels, 0.2, 8, ("a", "b"))
+
+
+def test_a_class_too_small_to_split_is_named(tmp_path):
+    make_image_folder(tmp_path, ("red", "blue"), per_class=4)
+    for extra in list((tmp_path / "blue").iterdir())[1:]:
+        extra.unlink()
+    with pytest.raises(DataError, match="'blue' has 1 image"):
+        train_valid_sets(open_data(tmp_path), 0.2, 0)
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    ("missing", "no such file or folder"),
+    ("empty", "no images found"),
+    ("single", "only one class"),
+])
+def test_unusable_data_sets_are_clear_errors(tmp_path, setup, message):
+    target = tmp_path / "data"
+    if setup == "empty":
+        (target / "red").mkdir(parents=True)
+    elif setup == "single":
+        make_image_folder(target, ("red",), per_class=2)
+    with pytest.raises(DataError, match=message):
+        open_data(target)
+
+
+def test_split_file_rows_resolve_against_the_file_folder(tmp_path):
+    make_image_folder(tmp_path, ("red", "blue"), per_class=2)
+    (tmp_path / "split.csv").write_text(
+        "path,label,split\nred/red_0.png,red,train\nblue/blue_0.png,blue,train\n"
+        "red/red_1.png,red,val\nblue/blue_1.png,blue,val\n")
+    source = open_data(tmp_path / "split.csv")
+    assert source.classes == ("blue", "red")
+    assert source.splits["valid"].paths == (tmp_path / "red/red_1.png", tmp_path / "blue/blue_1.png")
+
+
+def test_split_file_errors_name_the_line(tmp_path):
+    (tmp_path / "split.csv").write_text("path,label\na.png,red\n,blue\n")
+    with pytest.raises(DataError, match="line 3"):
+        open_data(tmp_path / "split.csv")
+    (tmp_path / "bad.csv").write_text("file,label\na.png,red\n")
+    with pytest.raises(DataError, match="missing column"):
+        open_data(tmp_path / "bad.csv")
