@@ -22,18 +22,20 @@ def colour_image(colour, size: int = 48, seed: int = 0) -> Image.Image:
     rng = np.random.default_rng(seed)
     pixels = np.clip(np.array(colour) + rng.normal(0, 25, (size, size, 3)), 0, 255)
     x, y = rng.integers(0, size // 2, 2)
-    pixels[y:y + size // 3, x:x + size // 3] *= 0.5
+    pixels[y : y + size // 3, x : x + size // 3] *= 0.5
     return Image.fromarray(pixels.astype(np.uint8))
 
 
-def make_image_folder(root: Path, classes=("red", "blue"), per_class: int = 10,
-                      size: int = 48, ext: str = ".png") -> Path:
+def make_image_folder(
+    root: Path, classes=("red", "blue"), per_class: int = 10, size: int = 48, ext: str = ".png"
+) -> Path:
     """root/<class>/<class>_<i><ext>, images generated from the class colour."""
     for c_index, name in enumerate(classes):
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             colour_image(CLASS_COLOURS[name], size, seed=1000 * c_index + i).save(
-                root / name / f"{name}_{i}{ext}")
+                root / name / f"{name}_{i}{ext}"
+            )
     return root
 
 

@@ -1,9 +1,9 @@
 """ImageClassifier: the whole recipe behind the scikit-learn estimator shape.
 
-    clf = ImageClassifier(epochs=5).fit("photos/")
-    clf.predict(["a.jpg", "b.jpg"])     -> ["cat", "dog"]
-    clf.predict_proba(["a.jpg"])        -> array of shape (1, n_classes), columns in classes_
-    clf.save("my-model");  ImageClassifier.load("my-model")
+clf = ImageClassifier(epochs=5).fit("photos/")
+clf.predict(["a.jpg", "b.jpg"])     -> ["cat", "dog"]
+clf.predict_proba(["a.jpg"])        -> array of shape (1, n_classes), columns in classes_
+clf.save("my-model");  ImageClassifier.load("my-model")
 """
 
 from __future__ import annotations
@@ -25,13 +25,24 @@ from imclass.train.run import train_run
 class ImageClassifier:
     """Fine-tunes a pretrained timm backbone on a folder of images (see TrainConfig)."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, epochs: int = TrainConfig.epochs,
-                 head_epochs: int = TrainConfig.head_epochs, batch_size: int = TrainConfig.batch_size,
-                 image_size: int | None = None, lr: float = TrainConfig.lr,
-                 augment: str = TrainConfig.augment, valid_fraction: float = TrainConfig.valid_fraction,
-                 seed: int = 0, early_stopping: int = 0, device: str = "auto",
-                 workers: int | None = None, run_dir: str | Path | None = None,
-                 verbose: bool = True):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        epochs: int = TrainConfig.epochs,
+        head_epochs: int = TrainConfig.head_epochs,
+        batch_size: int = TrainConfig.batch_size,
+        image_size: int | None = None,
+        lr: float = TrainConfig.lr,
+        augment: str = TrainConfig.augment,
+        valid_fraction: float = TrainConfig.valid_fraction,
+        seed: int = 0,
+        early_stopping: int = 0,
+        device: str = "auto",
+        workers: int | None = None,
+        run_dir: str | Path | None = None,
+        verbose: bool = True,
+    ):
         self.model = model
         self.epochs = epochs
         self.head_epochs = head_epochs
@@ -59,8 +70,9 @@ class ImageClassifier:
 
     def fit(self, data: str | Path) -> ImageClassifier:
         """Train on a data set (folder per class, pre-split folder or split file)."""
-        result = train_run(data, self._train_config(), self.run_dir,
-                           Reporter(quiet=not self.verbose))
+        result = train_run(
+            data, self._train_config(), self.run_dir, Reporter(quiet=not self.verbose)
+        )
         self.run_dir_ = result.run_dir
         self.metrics_ = result.metrics
         self._use(*load_model(result.run_dir))
@@ -74,7 +86,8 @@ class ImageClassifier:
     def _check_fitted(self) -> Predictor:
         if not hasattr(self, "_predictor"):
             raise NotFittedError(
-                "This ImageClassifier is not fitted yet: call fit(data) or ImageClassifier.load(dir)."
+                "This ImageClassifier is not fitted yet: "
+                "call fit(data) or ImageClassifier.load(dir)."
             )
         return self._predictor
 
@@ -85,7 +98,7 @@ class ImageClassifier:
         probs, readable, _ = predictor.probabilities(paths, Reporter(quiet=not self.verbose))
         rows = np.full((len(paths), len(self.classes_)), np.nan)
         position = {path: i for i, path in enumerate(paths)}
-        for row, path in zip(probs, readable):
+        for row, path in zip(probs, readable, strict=True):
             rows[position[path]] = row
         return rows
 
@@ -103,7 +116,9 @@ class ImageClassifier:
     @classmethod
     def load(cls, directory: str | Path, **params) -> ImageClassifier:
         network, spec = load_model(directory)
-        classifier = cls(model=spec.architecture, image_size=spec.preprocessing.image_size, **params)
+        classifier = cls(
+            model=spec.architecture, image_size=spec.preprocessing.image_size, **params
+        )
         classifier.run_dir_ = Path(directory)
         classifier._use(network, spec)
         return classifier

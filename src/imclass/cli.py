@@ -17,7 +17,8 @@ from rich.table import Table
 from imclass.errors import ImclassError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-stdout = Console(highlight=False, soft_wrap=True)
+# Logs and pipes get wide tables rather than rows wrapped at 80 columns.
+stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 class ImclassGroup(click.Group):
@@ -51,21 +52,49 @@ def _train_options(function):
     d = TrainConfig()
     options = [
         click.option("--model", default=d.model, show_default=True, help="any timm model name"),
-        click.option("--epochs", type=int, default=d.epochs, show_default=True,
-                     help="fine-tuning epochs of the whole network (phase 2)"),
-        click.option("--head-epochs", type=int, default=d.head_epochs, show_default=True,
-                     help="epochs of the new head on cached frozen features (phase 1)"),
+        click.option(
+            "--epochs",
+            type=int,
+            default=d.epochs,
+            show_default=True,
+            help="fine-tuning epochs of the whole network (phase 2)",
+        ),
+        click.option(
+            "--head-epochs",
+            type=int,
+            default=d.head_epochs,
+            show_default=True,
+            help="epochs of the new head on cached frozen features (phase 1)",
+        ),
         click.option("--batch-size", type=int, default=d.batch_size, show_default=True),
-        click.option("--image-size", type=int, default=None,
-                     help="input size [default: the backbone's pretrained size]"),
-        click.option("--lr", type=float, default=d.lr, show_default=True,
-                     help="phase-2 learning rate of the head; the body gets lr x 0.1"),
-        click.option("--augment", type=click.Choice(["photo", "overhead", "text", "none"]),
-                     default=d.augment, show_default=True),
+        click.option(
+            "--image-size",
+            type=int,
+            default=None,
+            help="input size [default: the backbone's pretrained size]",
+        ),
+        click.option(
+            "--lr",
+            type=float,
+            default=d.lr,
+            show_default=True,
+            help="phase-2 learning rate of the head; the body gets lr x 0.1",
+        ),
+        click.option(
+            "--augment",
+            type=click.Choice(["photo", "overhead", "text", "none"]),
+            default=d.augment,
+            show_default=True,
+        ),
         click.option("--valid-fraction", type=float, default=d.valid_fraction, show_default=True),
         click.option("--seed", type=int, default=d.seed, show_default=True),
-        click.option("--early-stopping", type=int, default=0, show_default=True,
-                     help="stop after N fine-tuning epochs without improvement (0: never)"),
+        click.option(
+            "--early-stopping",
+            type=int,
+            default=0,
+            show_default=True,
+            help="stop after N fine-tuning epochs without improvement (0: never)",
+        ),
         click.option("--workers", type=int, default=None, help="image decoding processes"),
         click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N]"),
     ]
@@ -76,7 +105,9 @@ def _train_options(function):
 
 @main.command()
 @click.argument("data", required=False, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="run directory [default: runs/DATA-TIME]")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="run directory [default: runs/DATA-TIME]"
+)
 @click.option("--resume", type=click.Path(path_type=Path), help="continue an interrupted run")
 @_train_options
 def train(data, out, resume, **settings):
@@ -95,8 +126,10 @@ def train(data, out, resume, **settings):
 
 def _print_result(result) -> None:
     m = result.metrics
-    stdout.print(f"best epoch: {result.best_epoch}; validation accuracy {m['accuracy']:.4f}, "
-                 f"macro F1 {m['macro_f1']:.4f} ({result.seconds:.0f} s)")
+    stdout.print(
+        f"best epoch: {result.best_epoch}; validation accuracy {m['accuracy']:.4f}, "
+        f"macro F1 {m['macro_f1']:.4f} ({result.seconds:.0f} s)"
+    )
     stdout.print(f"run directory: {result.run_dir}")
     stdout.print(f"report: {result.run_dir / 'report.html'}")
 
@@ -104,15 +137,19 @@ def _print_result(result) -> None:
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="where metrics.json and report.html go")
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="where metrics.json and report.html go"
+)
 def evaluate(run_dir, data, out):
     """Score RUN_DIR's model on DATA; writes metrics.json and report.html."""
     from imclass.evaluate import evaluate_run
 
     metrics = evaluate_run(run_dir, data, out)
-    stdout.print(f"accuracy {metrics['accuracy']:.4f}  balanced accuracy "
-                 f"{metrics['balanced_accuracy']:.4f}  macro F1 {metrics['macro_f1']:.4f}  "
-                 f"({metrics['n_images']} images)")
+    stdout.print(
+        f"accuracy {metrics['accuracy']:.4f}  balanced accuracy "
+        f"{metrics['balanced_accuracy']:.4f}  macro F1 {metrics['macro_f1']:.4f}  "
+        f"({metrics['n_images']} images)"
+    )
     stdout.print(f"report: {(out or run_dir) / 'report.html'}")
 
 
@@ -121,8 +158,13 @@ def evaluate(run_dir, data, out):
 @click.option("--imagenet", is_flag=True, help="ImageNet classes with no training; ARGS are images")
 @click.option("--model", default=None, help="backbone for --imagenet [default: the offline one]")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--out", type=click.Path(path_type=Path), help="write to FILE instead of stdout")
 def predict(args, imagenet, model, top_k, fmt, out):
     """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
@@ -139,22 +181,39 @@ def predict(args, imagenet, model, top_k, fmt, out):
     from imclass.progress import Reporter
 
     probs, paths, failures = predictor.probabilities(expand_paths(list(inputs)), Reporter())
-    rows = [(str(p), ranked, "") for p, ranked in zip(paths, rank(probs, predictor.spec.classes, top_k))]
+    rows = [
+        (str(p), ranked, "")
+        for p, ranked in zip(paths, rank(probs, predictor.spec.classes, top_k), strict=True)
+    ]
     rows += [(str(p), [], reason) for p, reason in failures]
     _emit(_render(rows, fmt), out, table=fmt == "table")
 
 
 def _render(rows, fmt):
     if fmt == "json":
-        return json.dumps([{"path": p, "predictions": [{"class": c, "probability": round(q, 6)}
-                                                       for c, q in ranked],
-                            **({"error": e} if e else {})} for p, ranked, e in rows], indent=2) + "\n"
+        return (
+            json.dumps(
+                [
+                    {
+                        "path": p,
+                        "predictions": [
+                            {"class": c, "probability": round(q, 6)} for c, q in ranked
+                        ],
+                        **({"error": e} if e else {}),
+                    }
+                    for p, ranked, e in rows
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         k = max((len(r[1]) for r in rows), default=0)
-        writer.writerow(["path", *[f"{s}_{i + 1}" for i in range(k) for s in ("class", "prob")],
-                         "error"])
+        writer.writerow(
+            ["path", *[f"{s}_{i + 1}" for i in range(k) for s in ("class", "prob")], "error"]
+        )
         for p, ranked, e in rows:
             cells = [x for c, q in ranked for x in (c, f"{q:.6f}")]
             writer.writerow([p, *cells, *([""] * (2 * k - len(cells))), e])
@@ -191,15 +250,20 @@ def models():
     table = Table("model", "offline now", "input size", "parameters")
     for row in list_backbones():
         name = row["name"] + (" (default)" if row["default"] else "")
-        table.add_row(name, "yes" if row["offline"] else "no (needs the hub)",
-                      str(row["input_size"]), f"{row['parameters'] / 1e6:.1f} M")
+        table.add_row(
+            name,
+            "yes" if row["offline"] else "no (needs the hub)",
+            str(row["input_size"]),
+            f"{row['parameters'] / 1e6:.1f} M",
+        )
     stdout.print(table)
     stdout.print("Any other timm model name also works when its weights can be fetched.")
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"),
-              show_default=True)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True
+)
 def demo(out):
     """Offline end-to-end run on scikit-learn's handwritten digits."""
     from imclass.demo import run_demo

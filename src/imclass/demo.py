@@ -27,7 +27,7 @@ DEMO_CONFIG = TrainConfig(augment="text", image_size=64, epochs=4, head_epochs=2
 def write_digits(folder: Path) -> Path:
     """Write the 1,797 digits as PNG files in folder/<digit>/; returns folder."""
     digits = load_digits()
-    for index, (pixels, target) in enumerate(zip(digits.images, digits.target)):
+    for index, (pixels, target) in enumerate(zip(digits.images, digits.target, strict=True)):
         path = folder / f"digit_{target}" / f"{index:04d}.png"
         if path.exists():
             continue
@@ -47,5 +47,5 @@ def run_demo(out: Path, reporter: Reporter | None = None) -> tuple[RunResult, li
     predictor = Predictor.from_run_dir(result.run_dir)
     samples = sorted(data.glob("*/*.png"))[::360][:5]
     probs, paths, _ = predictor.probabilities(samples)
-    predictions = list(zip(paths, top_k(probs, predictor.spec.classes, 1)))
+    predictions = list(zip(paths, top_k(probs, predictor.spec.classes, 1), strict=True))
     return result, predictions

@@ -46,7 +46,9 @@ class NotFittedError(ImclassError, AttributeError):
 
 def invalid_parameter(name: str, where: str, expected: str, got: object) -> ConfigError:
     """The one message template for an invalid parameter value."""
-    return ConfigError(f"The {name!r} parameter of {where} must be {expected}. Got {got!r} instead.")
+    return ConfigError(
+        f"The {name!r} parameter of {where} must be {expected}. Got {got!r} instead."
+    )
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

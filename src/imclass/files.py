@@ -15,7 +15,9 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces target in one rename."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     os.close(handle)
     try:
         yield Path(temporary)

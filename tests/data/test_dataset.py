@@ -1,11 +1,11 @@
 from collections import Counter
 
 import pytest
+from tests.conftest import colour_image, make_image_folder
 
 from imclass.data.dataset import open_data
 from imclass.data.split import stratified_split, train_valid_sets
 from imclass.errors import DataError
-from tests.conftest import colour_image, make_image_folder
 
 
 def test_folder_per_class_is_found_recursively_in_any_extension_case(tmp_path):
@@ -45,8 +45,12 @@ def test_stratified_split_keeps_each_class_share_within_one_image(share):
 
 def test_split_is_repeatable_from_the_seed():
     labels = [0] * 20 + [1] * 20
-    assert stratified_split(labels, 0.2, 7, ("a", "b")) == stratified_split(labels, 0.2, 7, ("a", "b"))
-    assert stratified_split(labels, 0.2, 7, ("a", "b")) != stratified_split(labels, 0.2, 8, ("a", "b"))
+    assert stratified_split(labels, 0.2, 7, ("a", "b")) == stratified_split(
+        labels, 0.2, 7, ("a", "b")
+    )
+    assert stratified_split(labels, 0.2, 7, ("a", "b")) != stratified_split(
+        labels, 0.2, 8, ("a", "b")
+    )
 
 
 def test_a_class_too_small_to_split_is_named(tmp_path):
@@ -57,11 +61,14 @@ def test_a_class_too_small_to_split_is_named(tmp_path):
         train_valid_sets(open_data(tmp_path), 0.2, 0)
 
 
-@pytest.mark.parametrize(("setup", "message"), [
-    ("missing", "no such file or folder"),
-    ("empty", "no images found"),
-    ("single", "only one class"),
-])
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such file or folder"),
+        ("empty", "no images found"),
+        ("single", "only one class"),
+    ],
+)
 def test_unusable_data_sets_are_clear_errors(tmp_path, setup, message):
     target = tmp_path / "data"
     if setup == "empty":
@@ -76,10 +83,14 @@ def test_split_file_rows_resolve_against_the_file_folder(tmp_path):
     make_image_folder(tmp_path, ("red", "blue"), per_class=2)
     (tmp_path / "split.csv").write_text(
         "path,label,split\nred/red_0.png,red,train\nblue/blue_0.png,blue,train\n"
-        "red/red_1.png,red,val\nblue/blue_1.png,blue,val\n")
+        "red/red_1.png,red,val\nblue/blue_1.png,blue,val\n"
+    )
     source = open_data(tmp_path / "split.csv")
     assert source.classes == ("blue", "red")
-    assert source.splits["valid"].paths == (tmp_path / "red/red_1.png", tmp_path / "blue/blue_1.png")
+    assert source.splits["valid"].paths == (
+        tmp_path / "red/red_1.png",
+        tmp_path / "blue/blue_1.png",
+    )
 
 
 def test_split_file_errors_name_the_line(tmp_path):

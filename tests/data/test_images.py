@@ -5,15 +5,18 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
+from tests.conftest import colour_image
 
 from imclass.data.images import UnreadableImage, is_image_file, load_rgb
-from tests.conftest import colour_image
 
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height: a decompression bomb without the payload."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
@@ -25,12 +28,15 @@ def jpeg_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("name", "content", "reason"), [
-    ("empty.jpg", b"", "zero bytes"),
-    ("text.jpg", b"this is not an image at all\n" * 10, "not an image"),
-    ("truncated.jpg", None, "truncated"),
-    ("bomb.png", png_header_only(20000, 20000), "decompression bomb"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.jpg", b"", "zero bytes"),
+        ("text.jpg", b"this is not an image at all\n" * 10, "not an image"),
+        ("truncated.jpg", None, "truncated"),
+        ("bomb.png", png_header_only(20000, 20000), "decompression bomb"),
+    ],
+)
 def test_unreadable_files_raise_with_their_reason(tmp_path, name, content, reason):
     if content is None:
         full = jpeg_bytes(colour_image((200, 40, 40), 256))

@@ -20,14 +20,20 @@ def lite0():
 
 def photo_batch(model, *arrays) -> torch.Tensor:
     pre = Preprocessing.of(model)
-    transform = eval_transform(image_size=pre.image_size, mean=pre.mean, std=pre.std,
-                               interpolation=pre.interpolation, crop_pct=pre.crop_pct)
+    transform = eval_transform(
+        image_size=pre.image_size,
+        mean=pre.mean,
+        std=pre.std,
+        interpolation=pre.interpolation,
+        crop_pct=pre.crop_pct,
+    )
     return torch.stack([transform(Image.fromarray(a)) for a in arrays])
 
 
 def test_mapped_logits_equal_the_original_model(lite0):
     original = reference.EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=str(weights_file("tf_efficientnet_lite0"))).eval()
+        "efficientnet-lite0", weights_path=str(weights_file("tf_efficientnet_lite0"))
+    ).eval()
     batch = photo_batch(lite0, skimage_data.chelsea(), skimage_data.coffee())
     with torch.no_grad():
         ours, theirs = lite0(batch), original(batch)

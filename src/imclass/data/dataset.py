@@ -7,12 +7,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imclass.errors import DataError
 from imclass.data.images import IMAGE_EXTENSIONS, is_image_file
+from imclass.errors import DataError
 
 # Folder names of a pre-split layout, and the split each one means.
-SPLIT_FOLDERS = {"train": "train", "val": "valid", "valid": "valid", "validation": "valid",
-                 "test": "test"}
+SPLIT_FOLDERS = {
+    "train": "train",
+    "val": "valid",
+    "valid": "valid",
+    "validation": "valid",
+    "test": "test",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,9 @@ class ImageSet:
         return len(self.paths)
 
     def subset(self, indices) -> ImageSet:
-        return ImageSet(tuple(self.paths[i] for i in indices), tuple(self.labels[i] for i in indices))
+        return ImageSet(
+            tuple(self.paths[i] for i in indices), tuple(self.labels[i] for i in indices)
+        )
 
     def without(self, bad: set[Path]) -> ImageSet:
         keep = [i for i, path in enumerate(self.paths) if path not in bad]
@@ -95,8 +102,10 @@ def _scan_class_folders(root: Path) -> dict[str, list[Path]]:
     by_class: dict[str, list[Path]] = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(
-            p for p in folder.rglob("*")
-            if p.is_file() and is_image_file(p)
+            p
+            for p in folder.rglob("*")
+            if p.is_file()
+            and is_image_file(p)
             and not any(part.startswith(".") for part in p.relative_to(folder).parts)
         )
         if files:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -65,15 +66,28 @@ def default_workers() -> int:
     return min(8, max(0, (cores or 1) - 1))
 
 
-def make_loader(images: ImageSet, transform, *, batch_size: int, shuffle: bool = False,
-                seed: int = 0, workers: int | None = None, decode_size: int | None = None,
-                drop_last: bool = False) -> DataLoader:
+def make_loader(
+    images: ImageSet,
+    transform,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    workers: int | None = None,
+    decode_size: int | None = None,
+    drop_last: bool = False,
+) -> DataLoader:
     """A DataLoader whose batches are Batch objects; shuffling is reproducible from seed."""
     workers = default_workers() if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         ImageFileDataset(images, transform, decode_size),
-        batch_size=batch_size, shuffle=shuffle, generator=generator, num_workers=workers,
-        collate_fn=collate, persistent_workers=False, drop_last=drop_last,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        num_workers=workers,
+        collate_fn=collate,
+        persistent_workers=False,
+        drop_last=drop_last,
         pin_memory=torch.cuda.is_available(),
     )

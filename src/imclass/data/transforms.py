@@ -19,8 +19,10 @@ AUGMENT_PRESETS = ("photo", "overhead", "text", "none")
 
 
 def _interpolation(name: str) -> InterpolationMode:
-    return InterpolationMode(name) if name in {m.value for m in InterpolationMode} else (
-        InterpolationMode.BICUBIC
+    return (
+        InterpolationMode(name)
+        if name in {m.value for m in InterpolationMode}
+        else (InterpolationMode.BICUBIC)
     )
 
 
@@ -32,13 +34,17 @@ def eval_transform(*, image_size: int, mean, std, interpolation: str, crop_pct: 
     """Resize the shorter side to image_size / crop_pct, then centre-crop image_size."""
     resize = max(image_size, int(round(image_size / crop_pct)))
     return T.Compose(
-        [T.Resize(resize, interpolation=_interpolation(interpolation), antialias=True),
-         T.CenterCrop(image_size), *_to_tensor(mean, std)]
+        [
+            T.Resize(resize, interpolation=_interpolation(interpolation), antialias=True),
+            T.CenterCrop(image_size),
+            *_to_tensor(mean, std),
+        ]
     )
 
 
-def train_transform(preset: str, *, image_size: int, mean, std, interpolation: str,
-                    crop_pct: float):
+def train_transform(
+    preset: str, *, image_size: int, mean, std, interpolation: str, crop_pct: float
+):
     """The augmentation preset for training; 'none' is the evaluation transform."""
     if preset not in AUGMENT_PRESETS:
         raise ConfigError(
@@ -46,25 +52,43 @@ def train_transform(preset: str, *, image_size: int, mean, std, interpolation: s
             f"Got {preset!r} instead.{did_you_mean(preset, AUGMENT_PRESETS)}"
         )
     if preset == "none":
-        return eval_transform(image_size=image_size, mean=mean, std=std,
-                              interpolation=interpolation, crop_pct=crop_pct)
+        return eval_transform(
+            image_size=image_size,
+            mean=mean,
+            std=std,
+            interpolation=interpolation,
+            crop_pct=crop_pct,
+        )
     interp = _interpolation(interpolation)
     return T.Compose([*_geometric(preset, image_size, interp), *_to_tensor(mean, std)])
 
 
 def _geometric(preset: str, size: int, interp: InterpolationMode) -> list:
     if preset == "photo":
-        return [T.RandomResizedCrop(size, scale=(0.35, 1.0), interpolation=interp, antialias=True),
-                T.RandomHorizontalFlip(),
-                T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR),
-                T.ColorJitter(brightness=0.2, contrast=0.2)]
+        return [
+            T.RandomResizedCrop(size, scale=(0.35, 1.0), interpolation=interp, antialias=True),
+            T.RandomHorizontalFlip(),
+            T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR),
+            T.ColorJitter(brightness=0.2, contrast=0.2),
+        ]
     if preset == "overhead":
         quarter_turns = T.RandomChoice([T.RandomRotation((a, a)) for a in (0, 90, 180, 270)])
-        return [T.RandomResizedCrop(size, scale=(0.5, 1.0), interpolation=interp, antialias=True),
-                T.RandomHorizontalFlip(), T.RandomVerticalFlip(), quarter_turns,
-                T.ColorJitter(brightness=0.15, contrast=0.15)]
+        return [
+            T.RandomResizedCrop(size, scale=(0.5, 1.0), interpolation=interp, antialias=True),
+            T.RandomHorizontalFlip(),
+            T.RandomVerticalFlip(),
+            quarter_turns,
+            T.ColorJitter(brightness=0.15, contrast=0.15),
+        ]
     # text: small shifts, zooms and rotations only
-    return [T.Resize(size, interpolation=interp, antialias=True), T.CenterCrop(size),
-            T.RandomAffine(degrees=8, translate=(0.08, 0.08), scale=(0.9, 1.1),
-                           interpolation=InterpolationMode.BILINEAR),
-            T.ColorJitter(brightness=0.2, contrast=0.2)]
+    return [
+        T.Resize(size, interpolation=interp, antialias=True),
+        T.CenterCrop(size),
+        T.RandomAffine(
+            degrees=8,
+            translate=(0.08, 0.08),
+            scale=(0.9, 1.1),
+            interpolation=InterpolationMode.BILINEAR,
+        ),
+        T.ColorJitter(brightness=0.2, contrast=0.2),
+    ]

@@ -17,8 +17,9 @@ METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 
 
-def write_evaluation(out_dir: Path, title: str, labels, probs, paths, classes,
-                     history: list[dict]) -> dict:
+def write_evaluation(
+    out_dir: Path, title: str, labels, probs, paths, classes, history: list[dict]
+) -> dict:
     """Compute the metrics and write metrics.json and report.html into out_dir."""
     metrics = classification_metrics(labels, probs, classes)
     write_json(out_dir / METRICS_FILE, metrics)
@@ -34,15 +35,19 @@ def scored_images(source: DataSource) -> ImageSet:
     return source.all_images()
 
 
-def evaluate_run(run_dir: Path | str, data: Path | str, out_dir: Path | str | None = None,
-                 reporter: Reporter | None = None) -> dict:
+def evaluate_run(
+    run_dir: Path | str,
+    data: Path | str,
+    out_dir: Path | str | None = None,
+    reporter: Reporter | None = None,
+) -> dict:
     """Score the run's model on DATA; writes into out_dir (default: the run directory)."""
     run_dir = Path(run_dir)
     predictor = Predictor.from_run_dir(run_dir)
     source = open_data(data)
     images = _in_model_classes(scored_images(source), source.classes, predictor.spec.classes)
     probs, paths, _ = predictor.probabilities(list(images.paths), reporter, list(images.labels))
-    label_of = dict(zip(images.paths, images.labels))
+    label_of = dict(zip(images.paths, images.labels, strict=True))
     labels = [label_of[p] for p in paths]
     out = Path(out_dir) if out_dir else run_dir
     history = read_history(run_dir / HISTORY_FILE)
@@ -54,7 +59,9 @@ def _in_model_classes(images: ImageSet, data_classes, model_classes) -> ImageSet
     """Relabel data-set class indices into the model's class order."""
     unknown = sorted(set(data_classes[i] for i in images.labels) - set(model_classes))
     if unknown:
-        raise DataError(f"class(es) {', '.join(map(repr, unknown))} are not among the model's "
-                        f"classes ({', '.join(model_classes)})")
+        raise DataError(
+            f"class(es) {', '.join(map(repr, unknown))} are not among the model's "
+            f"classes ({', '.join(model_classes)})"
+        )
     index = {name: i for i, name in enumerate(model_classes)}
     return ImageSet(images.paths, tuple(index[data_classes[i]] for i in images.labels))

@@ -19,14 +19,19 @@ def classification_metrics(labels, probs, classes) -> dict:
         "n_images": int(len(labels)),
         "accuracy": float(skm.accuracy_score(labels, predicted)),
         "balanced_accuracy": _balanced_accuracy(labels, predicted, everyone),
-        "macro_f1": float(skm.f1_score(labels, predicted, labels=everyone, average="macro",
-                                       zero_division=0)),
+        "macro_f1": float(
+            skm.f1_score(labels, predicted, labels=everyone, average="macro", zero_division=0)
+        ),
         "top_k_accuracy": top_k_accuracies(labels, probs),
         "log_loss": float(skm.log_loss(labels, np.clip(probs, 1e-12, 1.0), labels=everyone)),
         "expected_calibration_error": expected_calibration_error(labels, probs),
         "per_class": {
-            name: {"precision": float(precision[i]), "recall": float(recall[i]),
-                   "f1": float(f1[i]), "support": int(support[i])}
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, name in enumerate(classes)
         },
         "classes": list(classes),
@@ -45,7 +50,8 @@ def top_k_accuracies(labels, probs, ks=(1, 3, 5)) -> dict[str, float]:
     ranked = np.argsort(-probs, axis=1)
     return {
         str(k): float(np.mean(np.any(ranked[:, :k] == labels[:, None], axis=1)))
-        for k in ks if k == 1 or k < probs.shape[1]
+        for k in ks
+        if k == 1 or k < probs.shape[1]
     }
 
 

@@ -31,7 +31,9 @@ def training_curves(history: list[dict]) -> bytes:
     first_finetune = next((i for i, r in enumerate(history) if r["phase"] == "finetune"), None)
     for ax, name in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         if first_finetune is not None:
-            ax.axvline(first_finetune + 0.5, color="grey", linestyle=":", label="fine-tuning starts")
+            ax.axvline(
+                first_finetune + 0.5, color="grey", linestyle=":", label="fine-tuning starts"
+            )
         ax.set_xlabel("epoch (head phase, then fine-tuning)")
         ax.set_ylabel(name)
         ax.legend()
@@ -48,8 +50,14 @@ def confusion_matrix(matrix, classes) -> bytes:
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, str(count), ha="center", va="center",
-                color="white" if count > matrix.max() / 2 else "black")
+        ax.text(
+            j,
+            i,
+            str(count),
+            ha="center",
+            va="center",
+            color="white" if count > matrix.max() / 2 else "black",
+        )
     return _png(figure)
 
 

@@ -19,8 +19,15 @@ from imclass.models import offline_weights
 DEFAULT_MODEL = "tf_efficientnet_lite0"
 
 # Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
-POPULAR_MODELS = ("resnet18", "resnet50", "convnext_tiny", "efficientnet_b0",
-                  "mobilenetv3_large_100", "regnety_016", "vit_small_patch16_224")
+POPULAR_MODELS = (
+    "resnet18",
+    "resnet50",
+    "convnext_tiny",
+    "efficientnet_b0",
+    "mobilenetv3_large_100",
+    "regnety_016",
+    "vit_small_patch16_224",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,9 @@ class Preprocessing:
     def of(cls, model: nn.Module) -> Preprocessing:
         cfg = model.pretrained_cfg
         return cls(
-            image_size=int(cfg["input_size"][-1]), mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
+            image_size=int(cfg["input_size"][-1]),
+            mean=tuple(cfg["mean"]),
+            std=tuple(cfg["std"]),
             interpolation=cfg.get("interpolation", "bicubic"),
             crop_pct=float(cfg.get("crop_pct", 0.875)),
         )
@@ -51,8 +60,9 @@ def check_model_name(name: str) -> None:
         )
 
 
-def create_backbone(name: str, num_classes: int | None = None, *,
-                    pretrained: bool = True) -> nn.Module:
+def create_backbone(
+    name: str, num_classes: int | None = None, *, pretrained: bool = True
+) -> nn.Module:
     """A timm model with ImageNet weights: its ImageNet head, or a fresh one of num_classes."""
     check_model_name(name)
     head = {} if num_classes is None else {"num_classes": num_classes}
@@ -72,8 +82,9 @@ def create_backbone(name: str, num_classes: int | None = None, *,
 def _create_from_hub(name: str, head: dict) -> nn.Module:
     cached = cached_hub_weights(name)
     if cached is not None:
-        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(cached)},
-                                 **head)
+        return timm.create_model(
+            name, pretrained=True, pretrained_cfg_overlay={"file": str(cached)}, **head
+        )
     if hub_is_offline():
         hint = ""
         if name in offline_weights.PACKAGES:
@@ -86,7 +97,9 @@ def _create_from_hub(name: str, head: dict) -> nn.Module:
     try:
         return timm.create_model(name, pretrained=True, **head)
     except Exception as error:  # noqa: BLE001 - any download failure becomes one clear message
-        raise ModelError(f"the pretrained weights of {name!r} could not be fetched: {error}") from None
+        raise ModelError(
+            f"the pretrained weights of {name!r} could not be fetched: {error}"
+        ) from None
 
 
 def cached_hub_weights(name: str) -> Path | None:
@@ -139,11 +152,13 @@ def list_backbones() -> list[dict]:
     rows = []
     for name in (*offline_weights.PACKAGES, *POPULAR_MODELS):
         cfg = timm.models.get_pretrained_cfg(name)
-        rows.append({
-            "name": name,
-            "offline": usable_offline(name),
-            "input_size": int(cfg.input_size[-1]),
-            "parameters": parameter_count(name),
-            "default": name == DEFAULT_MODEL,
-        })
+        rows.append(
+            {
+                "name": name,
+                "offline": usable_offline(name),
+                "input_size": int(cfg.input_size[-1]),
+                "parameters": parameter_count(name),
+                "default": name == DEFAULT_MODEL,
+            }
+        )
     return rows

@@ -40,15 +40,20 @@ class ModelSpec:
             "architecture": self.architecture,
             "classes": list(self.classes),
             "multilabel": self.multilabel,
-            **{k: (list(v) if isinstance(v, tuple) else v)
-               for k, v in asdict(self.preprocessing).items()},
+            **{
+                k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in asdict(self.preprocessing).items()
+            },
         }
 
     @classmethod
     def from_json(cls, data: dict) -> ModelSpec:
         pre = Preprocessing(
-            image_size=int(data["image_size"]), mean=tuple(data["mean"]), std=tuple(data["std"]),
-            interpolation=data["interpolation"], crop_pct=float(data["crop_pct"]),
+            image_size=int(data["image_size"]),
+            mean=tuple(data["mean"]),
+            std=tuple(data["std"]),
+            interpolation=data["interpolation"],
+            crop_pct=float(data["crop_pct"]),
         )
         return cls(data["architecture"], tuple(data["classes"]), pre, bool(data["multilabel"]))
 

@@ -21,8 +21,15 @@ from imclass.train.loop import run_inference
 class Predictor:
     """A model and its preprocessing, from model.json; nobody re-types mean/std."""
 
-    def __init__(self, model: torch.nn.Module, spec: ModelSpec, *, device: str = "auto",
-                 batch_size: int = 32, workers: int | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        spec: ModelSpec,
+        *,
+        device: str = "auto",
+        batch_size: int = 32,
+        workers: int | None = None,
+    ):
         self.device = pick_device(device)
         use_all_cores()
         self.model, self.spec = prepare(model.eval(), self.device), spec
@@ -35,30 +42,43 @@ class Predictor:
 
     def transform(self):
         pre = self.spec.preprocessing
-        return eval_transform(image_size=pre.image_size, mean=pre.mean, std=pre.std,
-                              interpolation=pre.interpolation, crop_pct=pre.crop_pct)
+        return eval_transform(
+            image_size=pre.image_size,
+            mean=pre.mean,
+            std=pre.std,
+            interpolation=pre.interpolation,
+            crop_pct=pre.crop_pct,
+        )
 
-    def probabilities(self, paths: list[Path], reporter: Reporter | None = None,
-                      labels: list[int] | None = None):
+    def probabilities(
+        self, paths: list[Path], reporter: Reporter | None = None, labels: list[int] | None = None
+    ):
         """(probs (N, C), readable paths, [(path, reason)] for unreadable ones)."""
         reporter = reporter or Reporter(quiet=True)
         images = ImageSet(tuple(paths), tuple(labels or [0] * len(paths)))
         pre = self.spec.preprocessing
-        loader = make_loader(images, self.transform(), batch_size=self.batch_size,
-                             workers=self.workers if len(paths) > self.batch_size else 0,
-                             decode_size=int(round(pre.image_size / pre.crop_pct)))
+        loader = make_loader(
+            images,
+            self.transform(),
+            batch_size=self.batch_size,
+            workers=self.workers if len(paths) > self.batch_size else 0,
+            decode_size=int(round(pre.image_size / pre.crop_pct)),
+        )
         with reporter.task("predict", len(paths)) as advance:
             out = run_inference(self.model, loader, self.device, advance)
         failures = [(paths[i], reason) for i, reason in out.failures]
         for path, reason in failures:
             reporter.warn(f"skipped {path}: {reason}")
-        probs = out.values.softmax(1).numpy() if len(out.values) else np.zeros(
-            (0, len(self.spec.classes)))
+        probs = (
+            out.values.softmax(1).numpy()
+            if len(out.values)
+            else np.zeros((0, len(self.spec.classes)))
+        )
         return probs, [paths[i] for i in out.indices.tolist()], failures
 
 
 def expand_paths(inputs: list[Path | str]) -> list[Path]:
-    """Files as given and the image files inside folders, recursively; a missing path is an error."""
+    """Files as given, and image files inside folders, recursively; a missing path is an error."""
     found = []
     for item in map(Path, inputs):
         if item.is_dir():
@@ -76,4 +96,7 @@ def top_k(probs: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:
     """For each row, the k most probable (class, probability) pairs."""
     k = min(k, probs.shape[1])
     order = np.argsort(-probs, axis=1)[:, :k]
-    return [[(classes[j], float(row[j])) for j in ranks] for row, ranks in zip(probs, order)]
+    return [
+        [(classes[j], float(row[j])) for j in ranks]
+        for row, ranks in zip(probs, order, strict=True)
+    ]

@@ -19,8 +19,13 @@ from imclass.files import atomic_path
 CHECKPOINT_FILE = "checkpoint.safetensors"
 
 
-def save_checkpoint(run_dir: Path, state: dict, tensors: dict[str, torch.Tensor],
-                    model: torch.nn.Module, optimizer: torch.optim.Optimizer | None) -> None:
+def save_checkpoint(
+    run_dir: Path,
+    state: dict,
+    tensors: dict[str, torch.Tensor],
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+) -> None:
     """state: JSON-able progress; tensors: extra arrays; model and optimizer: their full state."""
     everything = {f"extra.{k}": v for k, v in tensors.items()}
     everything.update({f"model.{k}": v for k, v in model.state_dict().items()})
@@ -43,14 +48,18 @@ def load_checkpoint(run_dir: Path) -> tuple[dict, dict[str, torch.Tensor]]:
     try:
         with safe_open(str(path), framework="pt") as handle:
             state = json.loads(handle.metadata()["state"])
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - not a dict
     except Exception as error:  # noqa: BLE001 - any corruption is one clear message
         raise RunDirError(f"{path}: unreadable checkpoint ({error})") from None
     return state, tensors
 
 
-def restore(model: torch.nn.Module, optimizer: torch.optim.Optimizer | None, state: dict,
-            tensors: dict[str, torch.Tensor]) -> None:
+def restore(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None,
+    state: dict,
+    tensors: dict[str, torch.Tensor],
+) -> None:
     model.load_state_dict(_with_prefix(tensors, "model."))
     if optimizer is not None and "optimizer" in state:
         optimizer.load_state_dict(_join_optimizer(state["optimizer"], tensors))
@@ -61,7 +70,7 @@ def extra_tensors(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
-    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def _split_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:

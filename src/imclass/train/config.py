@@ -47,13 +47,19 @@ class TrainConfig:
             raise invalid_parameter("device", "train", "'auto', 'cpu' or 'cuda[:N]'", self.device)
 
     def _check_positive_ints(self) -> None:
-        for name, low in (("head_epochs", 0), ("epochs", 0), ("batch_size", 1),
-                          ("early_stopping", 0), ("seed", 0)):
+        for name, low in (
+            ("head_epochs", 0),
+            ("epochs", 0),
+            ("batch_size", 1),
+            ("early_stopping", 0),
+            ("seed", 0),
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise invalid_parameter(name, "train", f"an int >= {low}", value)
-        if self.image_size is not None and (not isinstance(self.image_size, int)
-                                            or not 16 <= self.image_size <= 1024):
+        if self.image_size is not None and (
+            not isinstance(self.image_size, int) or not 16 <= self.image_size <= 1024
+        ):
             raise invalid_parameter("image_size", "train", "an int in [16, 1024]", self.image_size)
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 0):
             raise invalid_parameter("workers", "train", "an int >= 0", self.workers)
@@ -62,7 +68,8 @@ class TrainConfig:
 
     def _check_fractions(self) -> None:
         for name, low, high, text in (
-            ("head_lr", 0.0, 1.0, "a float in (0, 1]"), ("lr", 0.0, 1.0, "a float in (0, 1]"),
+            ("head_lr", 0.0, 1.0, "a float in (0, 1]"),
+            ("lr", 0.0, 1.0, "a float in (0, 1]"),
             ("body_lr_ratio", 0.0, 1.0, "a float in (0, 1]"),
             ("weight_decay", -1e-12, 1.0, "a float in [0, 1]"),
             ("label_smoothing", -1e-12, 0.5, "a float in [0, 0.5]"),
@@ -70,8 +77,10 @@ class TrainConfig:
             ("valid_fraction", 0.0, 0.9, "a float in (0, 0.9]"),
         ):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                low < value <= high
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (low < value <= high)
             ):
                 raise invalid_parameter(name, "train", text, value)
 

@@ -65,8 +65,9 @@ def train_keeping_batchnorm_statistics(model: nn.Module) -> None:
 
 
 @torch.inference_mode()
-def run_inference(model: nn.Module, loader, device: torch.device, advance, *,
-                  features: bool = False) -> Outputs:
+def run_inference(
+    model: nn.Module, loader, device: torch.device, advance, *, features: bool = False
+) -> Outputs:
     """Logits (or pooled pre-logit features) for every readable image of the loader."""
     model.eval()
     values, labels, indices, failures = [], [], [], []
@@ -75,20 +76,36 @@ def run_inference(model: nn.Module, loader, device: torch.device, advance, *,
         if len(batch):
             with autocast(device):
                 inputs = to_device(batch.inputs, device)
-                out = (model.forward_head(model.forward_features(inputs), pre_logits=True)
-                       if features else model(inputs))
+                out = (
+                    model.forward_head(model.forward_features(inputs), pre_logits=True)
+                    if features
+                    else model(inputs)
+                )
             values.append(out.float().cpu())
             labels.append(batch.labels)
             indices.append(batch.indices)
         advance(len(batch) + len(batch.failures))
     if not values:
-        return Outputs(torch.empty(0), torch.empty(0, dtype=torch.long),
-                       torch.empty(0, dtype=torch.long), failures)
+        return Outputs(
+            torch.empty(0),
+            torch.empty(0, dtype=torch.long),
+            torch.empty(0, dtype=torch.long),
+            failures,
+        )
     return Outputs(torch.cat(values), torch.cat(labels), torch.cat(indices), failures)
 
 
-def head_epoch(head: nn.Module, optimizer, schedule: LrSchedule, features: torch.Tensor,
-               labels: torch.Tensor, *, batch_size: int, loss_fn, generator) -> EpochStats:
+def head_epoch(
+    head: nn.Module,
+    optimizer,
+    schedule: LrSchedule,
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    batch_size: int,
+    loss_fn,
+    generator,
+) -> EpochStats:
     """One epoch of the classifier alone on cached features: no backbone pass at all."""
     head.train()
     start = time.perf_counter()
@@ -108,8 +125,16 @@ def head_epoch(head: nn.Module, optimizer, schedule: LrSchedule, features: torch
     return EpochStats(total_loss / max(n, 1), correct / max(n, 1), n, seconds, 0.0)
 
 
-def finetune_epoch(model: nn.Module, optimizer, schedule: LrSchedule, loader,
-                   device: torch.device, *, loss_fn, advance) -> tuple[EpochStats, list]:
+def finetune_epoch(
+    model: nn.Module,
+    optimizer,
+    schedule: LrSchedule,
+    loader,
+    device: torch.device,
+    *,
+    loss_fn,
+    advance,
+) -> tuple[EpochStats, list]:
     """One epoch of the whole network on augmented images; returns stats and failed files."""
     train_keeping_batchnorm_statistics(model)
     total_loss, correct, seen, failures, data_wait = 0.0, 0, 0, [], 0.0
@@ -129,8 +154,10 @@ def finetune_epoch(model: nn.Module, optimizer, schedule: LrSchedule, loader,
             total_loss += loss.item() * len(batch)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(batch)
-        advance(len(batch) + len(batch.failures),
-                f"loss {total_loss / max(seen, 1):.3f}  acc {correct / max(seen, 1):.3f}")
+        advance(
+            len(batch) + len(batch.failures),
+            f"loss {total_loss / max(seen, 1):.3f}  acc {correct / max(seen, 1):.3f}",
+        )
         waited_from = time.perf_counter()
     seconds = time.perf_counter() - start
     stats = EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen, seconds, data_wait)

@@ -39,8 +39,12 @@ def default_run_dir(data: Path | str, root: Path | str = "runs") -> Path:
     return Path(root) / f"{Path(data).resolve().stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def train_run(data: Path | str, config: TrainConfig, run_dir: Path | str | None = None,
-              reporter: Reporter | None = None) -> RunResult:
+def train_run(
+    data: Path | str,
+    config: TrainConfig,
+    run_dir: Path | str | None = None,
+    reporter: Reporter | None = None,
+) -> RunResult:
     """Train on DATA with config into run_dir; returns the validation metrics."""
     reporter = reporter or Reporter()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
@@ -68,8 +72,10 @@ def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResu
 def _make_trainer(data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter) -> Trainer:
     source = open_data(data)
     train_set, valid_set = train_valid_sets(source, config.valid_fraction, config.seed)
-    reporter.line(f"{source.name}: {len(source.classes)} classes, {len(train_set)} train / "
-                  f"{len(valid_set)} validation images")
+    reporter.line(
+        f"{source.name}: {len(source.classes)} classes, {len(train_set)} train / "
+        f"{len(valid_set)} validation images"
+    )
     return Trainer(config, source, run_dir, train_set, valid_set, reporter)
 
 
@@ -81,10 +87,14 @@ def _write_config(run_dir: Path, data: Path, config: TrainConfig, trainer: Train
         "train": config.to_dict(),
         "resolved": {
             "classes": list(trainer.source.classes),
-            "image_size": pre.image_size, "mean": list(pre.mean), "std": list(pre.std),
-            "interpolation": pre.interpolation, "crop_pct": pre.crop_pct,
+            "image_size": pre.image_size,
+            "mean": list(pre.mean),
+            "std": list(pre.std),
+            "interpolation": pre.interpolation,
+            "crop_pct": pre.crop_pct,
             "device": str(trainer.device),
-            "train_images": len(trainer.train_set), "valid_images": len(trainer.valid_set),
+            "train_images": len(trainer.train_set),
+            "valid_images": len(trainer.valid_set),
             "split": "as given" if trainer.source.is_presplit else "stratified",
         },
     }
@@ -105,8 +115,9 @@ def read_config(run_dir: Path) -> tuple[Path, TrainConfig]:
 def _finish(trainer: Trainer, seconds: float) -> RunResult:
     probs, labels, paths = trainer.valid_probabilities()
     title = f"imclass run {trainer.run_dir.name}: validation"
-    metrics = write_evaluation(trainer.run_dir, title, labels, probs, paths,
-                               trainer.source.classes, trainer.history.rows)
+    metrics = write_evaluation(
+        trainer.run_dir, title, labels, probs, paths, trainer.source.classes, trainer.history.rows
+    )
     (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     bad = len(trainer.state.bad_files)
     if bad:

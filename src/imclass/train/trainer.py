@@ -59,8 +59,15 @@ class TrainState:
 class Trainer:
     """Runs the recipe for one data set into one run directory."""
 
-    def __init__(self, config: TrainConfig, source: DataSource, run_dir: Path,
-                 train_set: ImageSet, valid_set: ImageSet, reporter: Reporter | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        source: DataSource,
+        run_dir: Path,
+        train_set: ImageSet,
+        valid_set: ImageSet,
+        reporter: Reporter | None = None,
+    ):
         self.config, self.source, self.run_dir = config, source, Path(run_dir)
         self.reporter = reporter or Reporter()
         self.train_set, self.valid_set = train_set, valid_set
@@ -77,21 +84,33 @@ class Trainer:
     def _preprocessing(self) -> Preprocessing:
         pre = Preprocessing.of(self.model)
         if self.config.image_size:
-            pre = Preprocessing(self.config.image_size, pre.mean, pre.std, pre.interpolation,
-                                pre.crop_pct)
+            pre = Preprocessing(
+                self.config.image_size, pre.mean, pre.std, pre.interpolation, pre.crop_pct
+            )
         return pre
 
     def _transform(self, augment: str):
         pre = self.spec.preprocessing
-        kwargs = dict(image_size=pre.image_size, mean=pre.mean, std=pre.std,
-                      interpolation=pre.interpolation, crop_pct=pre.crop_pct)
+        kwargs = dict(
+            image_size=pre.image_size,
+            mean=pre.mean,
+            std=pre.std,
+            interpolation=pre.interpolation,
+            crop_pct=pre.crop_pct,
+        )
         return train_transform(augment, **kwargs) if augment != "none" else eval_transform(**kwargs)
 
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
         return make_loader(
-            images, self._transform(augment), batch_size=self.config.batch_size,
-            shuffle=shuffle, seed=epoch_seed, workers=self.config.workers,
-            decode_size=int(round(self.spec.preprocessing.image_size / self.spec.preprocessing.crop_pct)),
+            images,
+            self._transform(augment),
+            batch_size=self.config.batch_size,
+            shuffle=shuffle,
+            seed=epoch_seed,
+            workers=self.config.workers,
+            decode_size=int(
+                round(self.spec.preprocessing.image_size / self.spec.preprocessing.crop_pct)
+            ),
         )
 
     # ---- the recipe ---------------------------------------------------------------------------
@@ -110,16 +129,26 @@ class Trainer:
         train = self._features(self.train_set, "train")
         valid = self._features(self.valid_set, "valid")
         head = self.model.get_classifier()
-        optimizer = torch.optim.AdamW(head.parameters(), lr=self.config.head_lr,
-                                      weight_decay=self.config.weight_decay)
+        optimizer = torch.optim.AdamW(
+            head.parameters(), lr=self.config.head_lr, weight_decay=self.config.weight_decay
+        )
         epochs = self.config.head_epochs
         steps = epochs * -(-len(train.labels) // self.config.batch_size)
-        schedule = LrSchedule([self.config.head_lr], steps, int(steps * self.config.warmup_fraction))
+        schedule = LrSchedule(
+            [self.config.head_lr], steps, int(steps * self.config.warmup_fraction)
+        )
         for epoch in range(epochs):
             generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
-            stats = head_epoch(head, optimizer, schedule, train.values.to(self.device),
-                               train.labels.to(self.device), batch_size=self.config.batch_size,
-                               loss_fn=self.loss_fn, generator=generator)
+            stats = head_epoch(
+                head,
+                optimizer,
+                schedule,
+                train.values.to(self.device),
+                train.labels.to(self.device),
+                batch_size=self.config.batch_size,
+                loss_fn=self.loss_fn,
+                generator=generator,
+            )
             with torch.inference_mode():
                 logits = head.eval()(valid.values.to(self.device)).float().cpu()
             self._end_epoch("head", epoch, stats, logits, valid, optimizer.param_groups[0]["lr"])
@@ -127,40 +156,63 @@ class Trainer:
         self._checkpoint(None)
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
-        optimizer = optimizer or self._finetune_optimizer()
+        optimizer = optimizer or self.finetune_optimizer()
         epochs, batches = self.config.epochs, -(-len(self.train_set) // self.config.batch_size)
         rates = [g["initial_lr"] for g in optimizer.param_groups]
-        schedule = LrSchedule(rates, epochs * batches, int(epochs * batches * self.config.warmup_fraction),
-                              step=self.state.epochs_done * batches)
+        schedule = LrSchedule(
+            rates,
+            epochs * batches,
+            int(epochs * batches * self.config.warmup_fraction),
+            step=self.state.epochs_done * batches,
+        )
         valid_loader = self._loader(self._usable(self.valid_set), "none", shuffle=False)
         for epoch in range(self.state.epochs_done, epochs):
             seed = self.config.seed * 1000 + self.config.head_epochs + epoch
             torch.manual_seed(seed)
-            loader = self._loader(self._usable(self.train_set), self.config.augment,
-                                  shuffle=True, epoch_seed=seed)
-            with self.reporter.task(f"finetune {epoch + 1}/{epochs}", len(loader.dataset)) as advance:
-                stats, failures = finetune_epoch(self.model, optimizer, schedule, loader,
-                                                 self.device, loss_fn=self.loss_fn, advance=advance)
+            loader = self.train_loader(seed)
+            with self.reporter.task(
+                f"finetune {epoch + 1}/{epochs}", len(loader.dataset)
+            ) as advance:
+                stats, failures = finetune_epoch(
+                    self.model,
+                    optimizer,
+                    schedule,
+                    loader,
+                    self.device,
+                    loss_fn=self.loss_fn,
+                    advance=advance,
+                )
             self._record_failures(self.train_set, failures)
             with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
                 valid = run_inference(self.model, valid_loader, self.device, advance)
-            improved = self._end_epoch("finetune", epoch, stats, valid.values, valid,
-                                       optimizer.param_groups[-1]["lr"])
+            improved = self._end_epoch(
+                "finetune", epoch, stats, valid.values, valid, optimizer.param_groups[-1]["lr"]
+            )
             self.state.epochs_done = epoch + 1
             self.state.stale_epochs = 0 if improved else self.state.stale_epochs + 1
             self._checkpoint(optimizer)
             if self.config.early_stopping and self.state.stale_epochs >= self.config.early_stopping:
-                self.reporter.line(f"early stopping: no improvement in {self.state.stale_epochs} epochs")
+                self.reporter.line(
+                    f"early stopping: no improvement in {self.state.stale_epochs} epochs"
+                )
                 break
 
-    def _finetune_optimizer(self) -> torch.optim.Optimizer:
+    def train_loader(self, seed: int):
+        """The augmented, shuffled loader of one fine-tuning epoch."""
+        return self._loader(
+            self._usable(self.train_set), self.config.augment, shuffle=True, epoch_seed=seed
+        )
+
+    def finetune_optimizer(self) -> torch.optim.Optimizer:
         """AdamW with two groups: the body at lr * body_lr_ratio, the new head at lr."""
         head_ids = {id(p) for p in self.model.get_classifier().parameters()}
         body = [p for p in self.model.parameters() if id(p) not in head_ids]
         head = [p for p in self.model.parameters() if id(p) in head_ids]
         lr = self.config.lr
-        groups = [{"params": body, "lr": lr * self.config.body_lr_ratio},
-                  {"params": head, "lr": lr}]
+        groups = [
+            {"params": body, "lr": lr * self.config.body_lr_ratio},
+            {"params": head, "lr": lr},
+        ]
         for group in groups:
             group["initial_lr"] = group["lr"]
         return torch.optim.AdamW(groups, weight_decay=self.config.weight_decay)
@@ -176,8 +228,10 @@ class Trainer:
         if len(out.labels) == 0:
             raise DataError(f"{self.source.root}: none of the {name} images could be read")
         seconds = time.perf_counter() - start
-        self.reporter.line(f"features ({name}): {len(out.labels)} images in {seconds:.1f} s "
-                           f"({len(out.labels) / max(seconds, 1e-9):.1f} images/s)")
+        self.reporter.line(
+            f"features ({name}): {len(out.labels)} images in {seconds:.1f} s "
+            f"({len(out.labels) / max(seconds, 1e-9):.1f} images/s)"
+        )
         return out
 
     def _record_failures(self, images: ImageSet, failures: list[tuple[int, str]]) -> None:
@@ -190,46 +244,73 @@ class Trainer:
     def _usable(self, images: ImageSet) -> ImageSet:
         return images.without({Path(p) for p in self.state.bad_files})
 
-    def _end_epoch(self, phase: str, epoch: int, stats, logits: torch.Tensor, valid: Outputs,
-                   lr: float) -> bool:
+    def _end_epoch(
+        self, phase: str, epoch: int, stats, logits: torch.Tensor, valid: Outputs, lr: float
+    ) -> bool:
         valid_loss = nn.functional.cross_entropy(logits, valid.labels).item()
         valid_acc = (logits.argmax(1) == valid.labels).float().mean().item()
-        row = self.history.add(phase=phase, epoch=epoch + 1, train_loss=stats.loss,
-                               train_accuracy=stats.accuracy, valid_loss=valid_loss,
-                               valid_accuracy=valid_acc, lr=lr, seconds=stats.seconds,
-                               images_per_s=stats.images_per_s)
+        row = self.history.add(
+            phase=phase,
+            epoch=epoch + 1,
+            train_loss=stats.loss,
+            train_accuracy=stats.accuracy,
+            valid_loss=valid_loss,
+            valid_accuracy=valid_acc,
+            lr=lr,
+            seconds=stats.seconds,
+            images_per_s=stats.images_per_s,
+        )
         improved = self.best.beaten_by(valid_acc, valid_loss)
         if improved:
-            self.best = Best(valid_acc, valid_loss, f"{phase} {epoch + 1}",
-                             logits.softmax(1), valid.indices)
+            self.best = Best(
+                valid_acc, valid_loss, f"{phase} {epoch + 1}", logits.softmax(1), valid.indices
+            )
             save_model(self.run_dir, self.model, self.spec)
         self.reporter.line(self.history.describe(row) + ("  *" if improved else ""))
         return improved
 
     def _checkpoint(self, optimizer) -> None:
-        state = {"phase": self.state.phase, "epochs_done": self.state.epochs_done,
-                 "stale_epochs": self.state.stale_epochs, "bad_files": self.state.bad_files,
-                 "best": {"accuracy": self.best.accuracy, "loss": self.best.loss,
-                          "epoch": self.best.epoch}}
-        tensors = {"best_probs": self.best.probs, "best_indices": self.best.indices,
-                   "torch_rng": torch.get_rng_state()}
+        state = {
+            "phase": self.state.phase,
+            "epochs_done": self.state.epochs_done,
+            "stale_epochs": self.state.stale_epochs,
+            "bad_files": self.state.bad_files,
+            "best": {
+                "accuracy": self.best.accuracy,
+                "loss": self.best.loss,
+                "epoch": self.best.epoch,
+            },
+        }
+        tensors = {
+            "best_probs": self.best.probs,
+            "best_indices": self.best.indices,
+            "torch_rng": torch.get_rng_state(),
+        }
         ckpt.save_checkpoint(self.run_dir, state, tensors, self.model, optimizer)
 
     def resume(self) -> Best:
         """Continue from the run directory's checkpoint."""
         state, tensors = ckpt.load_checkpoint(self.run_dir)
         extra = ckpt.extra_tensors(tensors)
-        self.state = TrainState(state["phase"], state["epochs_done"], state["stale_epochs"],
-                                state["bad_files"])
+        self.state = TrainState(
+            state["phase"], state["epochs_done"], state["stale_epochs"], state["bad_files"]
+        )
         best = state["best"]
-        self.best = Best(best["accuracy"], best["loss"], best["epoch"], extra["best_probs"],
-                         extra["best_indices"])
+        self.best = Best(
+            best["accuracy"],
+            best["loss"],
+            best["epoch"],
+            extra["best_probs"],
+            extra["best_indices"],
+        )
         self.history.load()
-        optimizer = self._finetune_optimizer() if "optimizer" in state else None
+        optimizer = self.finetune_optimizer() if "optimizer" in state else None
         ckpt.restore(self.model, optimizer, state, tensors)
         torch.set_rng_state(extra["torch_rng"])
-        self.reporter.line(f"resuming {self.run_dir}: {self.state.phase} phase, "
-                           f"{self.state.epochs_done} epoch(s) done, best {self.best.epoch}")
+        self.reporter.line(
+            f"resuming {self.run_dir}: {self.state.phase} phase, "
+            f"{self.state.epochs_done} epoch(s) done, best {self.best.epoch}"
+        )
         if self.state.phase == "finetune":
             self._finetune_phase(optimizer)
         return self.best

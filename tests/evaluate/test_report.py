@@ -1,0 +1,48 @@
+import re
+
+import numpy as np
+from tests.conftest import make_image_folder
+
+from imclass.evaluate.evaluator import write_evaluation
+
+SECTIONS = (
+    "summary",
+    "training-curves",
+    "confusion-matrix",
+    "per-class",
+    "pr-curves",
+    "roc-curves",
+    "reliability",
+    "worst-mistakes",
+)
+
+
+def test_report_is_one_self_contained_file_with_every_section(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue", "green"), per_class=4)
+    paths = sorted(data.glob("*/*.png"))
+    labels = np.array([["blue", "green", "red"].index(p.parent.name) for p in paths])
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=len(paths))
+    history = [
+        {
+            "phase": ph,
+            "epoch": e,
+            "train_loss": 1 / e,
+            "train_accuracy": 0.5,
+            "valid_loss": 1 / e,
+            "valid_accuracy": 0.6,
+        }
+        for ph, e in (("head", 1), ("head", 2), ("finetune", 1))
+    ]
+    metrics = write_evaluation(
+        tmp_path / "out", "t", labels, probs, paths, ["blue", "green", "red"], history
+    )
+    text = (tmp_path / "out" / "report.html").read_text()
+    for section in SECTIONS:
+        assert f'id="{section}"' in text
+    without_inlined = re.sub(r'"data:[^"]*"', '""', text)
+    assert not re.search(r"https?:|//[a-z]|<link|<script", without_inlined)  # nothing external
+    assert not re.search(r'src="(?!data:)', text)  # every image inlined
+    wrong = int((probs.argmax(1) != labels).sum())
+    assert text.count("<figure>") == min(wrong, 24)
+    assert (tmp_path / "out" / "metrics.json").is_file() and metrics["n_images"] == 12

@@ -1,0 +1,105 @@
+"""The command line as a user meets it: real processes, one-line errors, real output files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import make_image_folder
+
+
+def run_cli(*args, timeout=300):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.run(
+        [sys.executable, "-m", "imclass.cli", *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no such file or folder"),
+        ("empty", "no images found"),
+        ("single", "only one class"),
+    ],
+)
+def test_bad_data_folder_is_one_line_and_non_zero(tmp_path, setup, message):
+    data = tmp_path / "photos"
+    if setup == "empty":
+        data.mkdir()
+    elif setup == "single":
+        make_image_folder(data, ("red",), per_class=3)
+    result = run_cli("train", data, "--out", tmp_path / "run")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_on_a_trained_run_in_every_format(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    trained = run_cli(
+        "train",
+        data,
+        "--out",
+        tmp_path / "run",
+        "--image-size",
+        "64",
+        "--head-epochs",
+        "3",
+        "--epochs",
+        "1",
+        "--workers",
+        "0",
+    )
+    assert trained.returncode == 0, trained.stderr
+    assert "validation accuracy" in trained.stdout
+    (tmp_path / "bad.jpg").write_bytes(b"")
+    as_json = run_cli(
+        "predict",
+        tmp_path / "run",
+        data / "red" / "red_0.png",
+        tmp_path / "bad.jpg",
+        "--format",
+        "json",
+        "--top-k",
+        "2",
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    rows = {os.path.basename(r["path"]): r for r in json.loads(as_json.stdout)}
+    assert rows["red_0.png"]["predictions"][0]["class"] == "red"
+    assert len(rows["red_0.png"]["predictions"]) == 2
+    assert rows["bad.jpg"]["error"] == "zero bytes"
+    as_csv = run_cli(
+        "predict", tmp_path / "run", data / "blue", "--format", "csv", "--out", tmp_path / "p.csv"
+    )
+    lines = (tmp_path / "p.csv").read_text().splitlines()
+    assert as_csv.returncode == 0 and lines[0] == "path,class_1,prob_1,class_2,prob_2,error"
+    assert len(lines) == 9 and all(",blue," in line for line in lines[1:])
+    evaluated = run_cli("evaluate", tmp_path / "run", data, "--out", tmp_path / "eval")
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["n_images"] == 16 and metrics["accuracy"] == 1.0
+
+
+def test_imagenet_prediction_needs_no_training(tmp_path):
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    Image.fromarray(skimage_data.coffee()).save(tmp_path / "coffee.jpg")
+    result = run_cli("predict", "--imagenet", tmp_path / "coffee.jpg", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["predictions"][0]["class"] == "espresso"
+
+
+def test_models_lists_the_offline_default():
+    result = run_cli("models")
+    assert result.returncode == 0
+    line = next(t for t in result.stdout.splitlines() if "tf_efficientnet_lite0" in t)
+    assert "default" in line and "yes" in line and "224" in line

@@ -1,0 +1,196 @@
+"""Real training runs on tiny generated images with the real pretrained backbone."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+from safetensors.torch import load_file
+from tests.conftest import colour_image, make_image_folder
+from tests.data.test_images import jpeg_bytes, png_header_only
+
+from imclass import ImageClassifier, TrainConfig
+from imclass.errors import ConfigError
+from imclass.progress import Reporter
+from imclass.train.run import train_run
+
+TINY = dict(image_size=64, head_epochs=4, epochs=1, batch_size=8, workers=0)
+BAD_FILES = {
+    "zero.jpg": "zero bytes",
+    "text.png": "not an image",
+    "bomb.png": "decompression bomb",
+    "cut.jpg": "truncated",
+}
+
+
+def add_unreadable_files(folder):
+    """One file of each unreadable kind, spread over both classes."""
+    (folder / "red" / "zero.jpg").write_bytes(b"")
+    (folder / "red" / "text.png").write_text("hello\n" * 20)
+    (folder / "blue" / "bomb.png").write_bytes(png_header_only(30000, 30000))
+    full = jpeg_bytes(colour_image((40, 60, 200), 128))
+    (folder / "blue" / "cut.jpg").write_bytes(full[: len(full) // 2])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    data = make_image_folder(root / "data", ("red", "blue"), per_class=12)
+    add_unreadable_files(data)
+    result = train_run(data, TrainConfig(**TINY), root / "run", Reporter(quiet=True))
+    return data, result
+
+
+def test_run_directory_is_complete(trained):
+    _, result = trained
+    names = {p.name for p in result.run_dir.iterdir()}
+    assert {
+        "model.safetensors",
+        "model.json",
+        "config.yaml",
+        "history.csv",
+        "metrics.json",
+        "report.html",
+    } <= names
+    assert "checkpoint.safetensors" not in names  # removed once finished
+    spec = json.loads((result.run_dir / "model.json").read_text())
+    assert spec["classes"] == ["blue", "red"] and spec["architecture"] == "tf_efficientnet_lite0"
+    assert spec["image_size"] == 64 and spec["mean"] == [0.5, 0.5, 0.5]
+    assert spec["multilabel"] is False and spec["imclass_version"]
+
+
+def test_history_has_both_phases(trained):
+    _, result = trained
+    lines = (result.run_dir / "history.csv").read_text().splitlines()
+    assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
+    assert [line.split(",")[0] for line in lines[1:]] == ["head"] * 4 + ["finetune"]
+
+
+def test_separable_classes_are_learned(trained):
+    _, result = trained
+    assert result.metrics["accuracy"] == 1.0
+    assert result.metrics["confusion_matrix"][0][1] == 0
+
+
+def test_each_kind_of_unreadable_file_is_skipped_with_its_reason(trained):
+    _, result = trained
+    bad = {os.path.basename(p): reason for p, reason in result.trainer.state.bad_files.items()}
+    assert set(bad) <= set(BAD_FILES)  # files that landed in validation or training alike
+    assert len(bad) == 4
+    for name, reason in bad.items():
+        assert BAD_FILES[name] in reason
+
+
+def test_saved_weights_are_safetensors_not_pickles(trained):
+    _, result = trained
+    state = load_file(str(result.run_dir / "model.safetensors"))
+    assert "classifier.weight" in state and tuple(state["classifier.weight"].shape) == (2, 1280)
+
+
+def test_save_load_round_trip_gives_the_same_predictions(trained, tmp_path):
+    data, result = trained
+    paths = (
+        sorted((data / "red").glob("red_*.png"))[:3]
+        + sorted((data / "blue").glob("blue_*.png"))[:3]
+    )
+    first = ImageClassifier.load(result.run_dir, verbose=False)
+    before = first.predict_proba(paths)
+    first.save(tmp_path / "copy")
+    after = ImageClassifier.load(tmp_path / "copy", verbose=False).predict_proba(paths)
+    np.testing.assert_allclose(before, after, rtol=0, atol=1e-6)
+    assert first.predict(paths) == ["red"] * 3 + ["blue"] * 3
+    assert np.allclose(before.sum(1), 1.0)
+
+
+def test_unreadable_file_in_predict_is_a_nan_row_not_a_crash(trained):
+    data, result = trained
+    clf = ImageClassifier.load(result.run_dir, verbose=False)
+    probs = clf.predict_proba([data / "red" / "red_0.png", data / "red" / "zero.jpg"])
+    assert not np.isnan(probs[0]).any() and np.isnan(probs[1]).all()
+    assert clf.predict([data / "red" / "zero.jpg"]) == [None]
+
+
+def test_unfitted_classifier_says_so():
+    from imclass.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ImageClassifier().predict(["x.png"])
+
+
+def test_invalid_parameter_message_names_it():
+    with pytest.raises(
+        ConfigError, match=r"The 'lr' parameter of train must be a float in \(0, 1\]. Got -3"
+    ):
+        TrainConfig(lr=-3)
+    with pytest.raises(ConfigError, match="Did you mean 'photo'"):
+        TrainConfig(augment="phot")
+
+
+def checkpoint_epochs(path) -> int:
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            state = json.loads(handle.metadata()["state"])
+    except Exception:  # noqa: BLE001 - not written yet
+        return -1
+    return state["epochs_done"] if state["phase"] == "finetune" else -1
+
+
+def imclass(*args, **kwargs):
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "imclass.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_to_the_same_result(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue", "green"), per_class=24)
+    common = [
+        "--image-size",
+        "64",
+        "--head-epochs",
+        "2",
+        "--epochs",
+        "5",
+        "--batch-size",
+        "8",
+        "--workers",
+        "0",
+        "--seed",
+        "3",
+    ]
+    killed = imclass("train", str(data), "--out", str(tmp_path / "killed"), *common)
+    deadline = time.time() + 240
+    while checkpoint_epochs(tmp_path / "killed" / "checkpoint.safetensors") < 2:
+        assert killed.poll() is None, killed.stderr.read()
+        assert time.time() < deadline
+        time.sleep(0.02)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert (tmp_path / "killed" / "model.safetensors").is_file()  # usable while interrupted
+
+    resumed = imclass("train", "--resume", str(tmp_path / "killed"))
+    out, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err
+    assert "resuming" in err
+    history = (tmp_path / "killed" / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[:2] for row in history] == (
+        [["head", "1"], ["head", "2"]] + [["finetune", str(e)] for e in range(1, 6)]
+    )
+    assert not (tmp_path / "killed" / "checkpoint.safetensors").exists()
+
+    straight = imclass("train", str(data), "--out", str(tmp_path / "straight"), *common)
+    straight.communicate(timeout=240)
+    a = load_file(str(tmp_path / "killed" / "model.safetensors"))
+    b = load_file(str(tmp_path / "straight" / "model.safetensors"))
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
