@@ -93,7 +93,7 @@ def main() -> None:
     config = TrainConfig(**overrides)
     with tempfile.TemporaryDirectory() as work:
         if args.only in (None, "fridge"):
-            fridge(args.data_root, Path(work), args.folds, config)
+            fridge(args.data_root.resolve(), Path(work), args.folds, config)
         if args.only in (None, "hymenoptera"):
             hymenoptera(args.data_root, Path(work), config)
 

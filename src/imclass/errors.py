@@ -5,7 +5,8 @@
      ├── ConfigError      an invalid parameter value ("The 'lr' parameter of train must be ...")
      ├── ModelError       a backbone that does not exist or whose weights cannot be had
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
-     └── NotFittedError   an ImageClassifier used before fit() or load()
+     ├── NotFittedError   an ImageClassifier used before fit() or load()
+     └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
 The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
 """
@@ -42,6 +43,12 @@ class RunDirError(ImclassError):
 
 class NotFittedError(ImclassError, AttributeError):
     """An estimator used before it was fitted or loaded."""
+
+
+class TrainingInterrupted(ImclassError):
+    """Training stopped by Ctrl-C or SIGTERM; says how to resume."""
+
+    exit_code = 130
 
 
 def invalid_parameter(name: str, where: str, expected: str, got: object) -> ConfigError:

@@ -94,9 +94,25 @@ def test_split_file_rows_resolve_against_the_file_folder(tmp_path):
 
 
 def test_split_file_errors_name_the_line(tmp_path):
+    colour_image((200, 40, 40)).save(tmp_path / "a.png")
     (tmp_path / "split.csv").write_text("path,label\na.png,red\n,blue\n")
     with pytest.raises(DataError, match="line 3"):
         open_data(tmp_path / "split.csv")
     (tmp_path / "bad.csv").write_text("file,label\na.png,red\n")
     with pytest.raises(DataError, match="missing column"):
         open_data(tmp_path / "bad.csv")
+
+
+def test_split_file_naming_a_missing_image_names_the_line(tmp_path):
+    make_image_folder(tmp_path, ("red", "blue"), per_class=1)
+    (tmp_path / "split.csv").write_text("path,label\nred/red_0.png,red\nblue/gone.png,blue\n")
+    with pytest.raises(DataError, match=r"split.csv: line 3: blue/gone.png does not exist"):
+        open_data(tmp_path / "split.csv")
+
+
+def test_shared_hymenoptera_is_read_as_presplit(shared_data):
+    source = open_data(shared_data / "hymenoptera")
+    assert source.classes == ("ants", "bees") and source.is_presplit
+    train, valid = source.splits["train"], source.splits["valid"]
+    assert Counter(train.labels) == {0: 124, 1: 121}  # 123 ant photos + the placeholder GIF
+    assert Counter(valid.labels) == {0: 70, 1: 83}

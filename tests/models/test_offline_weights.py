@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from imclass.data.transforms import eval_transform
-from imclass.models.backbones import Preprocessing, create_backbone
+from imclass.models.backbones import create_backbone, preprocessing_of
 from imclass.models.offline_weights import weights_file
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -19,14 +19,7 @@ def lite0():
 
 
 def photo_batch(model, *arrays) -> torch.Tensor:
-    pre = Preprocessing.of(model)
-    transform = eval_transform(
-        image_size=pre.image_size,
-        mean=pre.mean,
-        std=pre.std,
-        interpolation=pre.interpolation,
-        crop_pct=pre.crop_pct,
-    )
+    transform = eval_transform(preprocessing_of(model))
     return torch.stack([transform(Image.fromarray(a)) for a in arrays])
 
 
@@ -41,7 +34,7 @@ def test_mapped_logits_equal_the_original_model(lite0):
 
 
 def test_preprocessing_is_the_weights_own(lite0):
-    pre = Preprocessing.of(lite0)
+    pre = preprocessing_of(lite0)
     assert pre.mean == (0.5, 0.5, 0.5) and pre.std == (0.5, 0.5, 0.5)
     assert pre.interpolation == "bicubic" and pre.crop_pct == 0.875 and pre.image_size == 224
 

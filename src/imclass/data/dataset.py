@@ -175,4 +175,6 @@ def _parse_row(path: Path, line: int, row: dict) -> tuple[Path, str, str]:
         raise DataError(f"{path}: line {line}: empty path or label")
     split = SPLIT_FOLDERS.get((row.get("split") or "all").strip().lower(), "all")
     full = Path(image) if Path(image).is_absolute() else path.parent / image
+    if not full.is_file():
+        raise DataError(f"{path}: line {line}: {image} does not exist (looked for {full})")
     return full, label, split

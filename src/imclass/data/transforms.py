@@ -9,6 +9,8 @@ Presets by domain, because an augmentation that fits one domain teaches nonsense
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import torch
 import torchvision.transforms.v2 as T
 from torchvision.transforms import InterpolationMode
@@ -16,6 +18,25 @@ from torchvision.transforms import InterpolationMode
 from imclass.errors import ConfigError, did_you_mean
 
 AUGMENT_PRESETS = ("photo", "overhead", "text", "none")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a model expects its input; stored in every run's model.json."""
+
+    image_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str
+    crop_pct: float
+
+    @property
+    def resize_size(self) -> int:
+        """The shorter side before the centre crop."""
+        return max(self.image_size, int(round(self.image_size / self.crop_pct)))
+
+    def at_size(self, image_size: int | None) -> Preprocessing:
+        return replace(self, image_size=image_size) if image_size else self
 
 
 def _interpolation(name: str) -> InterpolationMode:
@@ -30,37 +51,34 @@ def _to_tensor(mean, std) -> list:
     return [T.ToImage(), T.ToDtype(torch.float32, scale=True), T.Normalize(mean, std)]
 
 
-def eval_transform(*, image_size: int, mean, std, interpolation: str, crop_pct: float):
+def eval_transform(pre: Preprocessing):
     """Resize the shorter side to image_size / crop_pct, then centre-crop image_size."""
-    resize = max(image_size, int(round(image_size / crop_pct)))
     return T.Compose(
         [
-            T.Resize(resize, interpolation=_interpolation(interpolation), antialias=True),
-            T.CenterCrop(image_size),
-            *_to_tensor(mean, std),
+            T.Resize(
+                pre.resize_size, interpolation=_interpolation(pre.interpolation), antialias=True
+            ),
+            T.CenterCrop(pre.image_size),
+            *_to_tensor(pre.mean, pre.std),
         ]
     )
 
 
-def train_transform(
-    preset: str, *, image_size: int, mean, std, interpolation: str, crop_pct: float
-):
-    """The augmentation preset for training; 'none' is the evaluation transform."""
+def check_augment(preset: str) -> str:
     if preset not in AUGMENT_PRESETS:
         raise ConfigError(
             f"The 'augment' parameter of train must be one of {', '.join(AUGMENT_PRESETS)}. "
             f"Got {preset!r} instead.{did_you_mean(preset, AUGMENT_PRESETS)}"
         )
-    if preset == "none":
-        return eval_transform(
-            image_size=image_size,
-            mean=mean,
-            std=std,
-            interpolation=interpolation,
-            crop_pct=crop_pct,
-        )
-    interp = _interpolation(interpolation)
-    return T.Compose([*_geometric(preset, image_size, interp), *_to_tensor(mean, std)])
+    return preset
+
+
+def train_transform(preset: str, pre: Preprocessing):
+    """The augmentation preset for training; 'none' is the evaluation transform."""
+    if check_augment(preset) == "none":
+        return eval_transform(pre)
+    geometric = _geometric(preset, pre.image_size, _interpolation(pre.interpolation))
+    return T.Compose([*geometric, *_to_tensor(pre.mean, pre.std)])
 
 
 def _geometric(preset: str, size: int, interp: InterpolationMode) -> list:

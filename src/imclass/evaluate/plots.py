@@ -74,15 +74,20 @@ def one_vs_rest_curves(labels, probs, classes, kind: str) -> tuple[bytes, dict]:
         if kind == "pr":
             precision, recall, _ = skm.precision_recall_curve(truth, score)
             areas[name] = float(skm.average_precision_score(truth, score))
-            ax.plot(recall, precision, label=f"{name} (AP {areas[name]:.3f})")
+            ax.plot(recall, precision, label=f"{name} (AP {areas[name]:.3f})", **_style(name))
         else:
             fpr, tpr, _ = skm.roc_curve(truth, score)
             areas[name] = float(skm.roc_auc_score(truth, score))
-            ax.plot(fpr, tpr, label=f"{name} (AUC {areas[name]:.3f})")
+            ax.plot(fpr, tpr, label=f"{name} (AUC {areas[name]:.3f})", **_style(name))
     ax.set_xlabel("recall" if kind == "pr" else "false positive rate")
     ax.set_ylabel("precision" if kind == "pr" else "true positive rate")
     ax.legend(fontsize="small")
     return _png(figure), areas
+
+
+def _style(name: str) -> dict:
+    """The micro-average stands out from the per-class lines."""
+    return {"color": "black", "linestyle": "--"} if name == "micro-average" else {}
 
 
 def reliability_diagram(labels, probs, bins: int = 15) -> bytes:

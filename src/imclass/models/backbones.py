@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import timm
 import torch
 from torch import nn
 
+from imclass.data.transforms import Preprocessing
 from imclass.errors import ModelError, did_you_mean
 from imclass.models import offline_weights
 
@@ -30,26 +30,16 @@ POPULAR_MODELS = (
 )
 
 
-@dataclass(frozen=True)
-class Preprocessing:
-    """How a backbone's weights expect their input; copied into every run's model.json."""
-
-    image_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    interpolation: str
-    crop_pct: float
-
-    @classmethod
-    def of(cls, model: nn.Module) -> Preprocessing:
-        cfg = model.pretrained_cfg
-        return cls(
-            image_size=int(cfg["input_size"][-1]),
-            mean=tuple(cfg["mean"]),
-            std=tuple(cfg["std"]),
-            interpolation=cfg.get("interpolation", "bicubic"),
-            crop_pct=float(cfg.get("crop_pct", 0.875)),
-        )
+def preprocessing_of(model: nn.Module) -> Preprocessing:
+    """The input a timm model's pretrained weights expect, from its pretrained config."""
+    cfg = model.pretrained_cfg
+    return Preprocessing(
+        image_size=int(cfg["input_size"][-1]),
+        mean=tuple(cfg["mean"]),
+        std=tuple(cfg["std"]),
+        interpolation=cfg.get("interpolation", "bicubic"),
+        crop_pct=float(cfg.get("crop_pct", 0.875)),
+    )
 
 
 def check_model_name(name: str) -> None:

@@ -15,9 +15,10 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from imclass import __version__
+from imclass.data.transforms import Preprocessing
 from imclass.errors import RunDirError
 from imclass.files import atomic_path, write_json
-from imclass.models.backbones import Preprocessing, create_backbone
+from imclass.models.backbones import create_backbone
 
 WEIGHTS_FILE = "model.safetensors"
 SPEC_FILE = "model.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from timm.data import ImageNetInfo
 
-from imclass.models.backbones import DEFAULT_MODEL, Preprocessing, create_backbone
+from imclass.models.backbones import DEFAULT_MODEL, create_backbone, preprocessing_of
 from imclass.models.run_dir import ModelSpec
 from imclass.predict.predictor import Predictor
 
@@ -14,5 +14,5 @@ def imagenet_predictor(model_name: str = DEFAULT_MODEL, **kwargs) -> Predictor:
     model = create_backbone(model_name)
     info = ImageNetInfo()
     classes = tuple(info.index_to_description(i) for i in range(info.num_classes()))
-    spec = ModelSpec(model_name, classes, Preprocessing.of(model))
+    spec = ModelSpec(model_name, classes, preprocessing_of(model))
     return Predictor(model, spec, **kwargs)

@@ -40,16 +40,6 @@ class Predictor:
         model, spec = load_model(run_dir)
         return cls(model, spec, **kwargs)
 
-    def transform(self):
-        pre = self.spec.preprocessing
-        return eval_transform(
-            image_size=pre.image_size,
-            mean=pre.mean,
-            std=pre.std,
-            interpolation=pre.interpolation,
-            crop_pct=pre.crop_pct,
-        )
-
     def probabilities(
         self, paths: list[Path], reporter: Reporter | None = None, labels: list[int] | None = None
     ):
@@ -59,10 +49,10 @@ class Predictor:
         pre = self.spec.preprocessing
         loader = make_loader(
             images,
-            self.transform(),
+            eval_transform(pre),
             batch_size=self.batch_size,
             workers=self.workers if len(paths) > self.batch_size else 0,
-            decode_size=int(round(pre.image_size / pre.crop_pct)),
+            decode_size=pre.resize_size,
         )
         with reporter.task("predict", len(paths)) as advance:
             out = run_inference(self.model, loader, self.device, advance)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from imclass.data.transforms import AUGMENT_PRESETS
+from imclass.data.transforms import check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
 from imclass.models.backbones import DEFAULT_MODEL
 
@@ -38,11 +38,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self._check_positive_ints()
         self._check_fractions()
-        if self.augment not in AUGMENT_PRESETS:
-            raise ConfigError(
-                f"The 'augment' parameter of train must be one of {', '.join(AUGMENT_PRESETS)}. "
-                f"Got {self.augment!r} instead.{did_you_mean(self.augment, AUGMENT_PRESETS)}"
-            )
+        check_augment(self.augment)
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise invalid_parameter("device", "train", "'auto', 'cpu' or 'cuda[:N]'", self.device)
 

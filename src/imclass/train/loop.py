@@ -154,9 +154,11 @@ def finetune_epoch(
             total_loss += loss.item() * len(batch)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(batch)
+        rate = seen / max(time.perf_counter() - start, 1e-9)
         advance(
             len(batch) + len(batch.failures),
-            f"loss {total_loss / max(seen, 1):.3f}  acc {correct / max(seen, 1):.3f}",
+            f"loss {total_loss / max(seen, 1):.3f}  acc {correct / max(seen, 1):.3f}  "
+            f"{rate:.1f} img/s",
         )
         waited_from = time.perf_counter()
     seconds = time.perf_counter() - start

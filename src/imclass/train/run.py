@@ -7,6 +7,8 @@ RUN_DIR/ model.safetensors, model.json, config.yaml, history.csv, metrics.json, 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import yaml
 from imclass import __version__
 from imclass.data.dataset import open_data
 from imclass.data.split import train_valid_sets
-from imclass.errors import RunDirError
+from imclass.errors import RunDirError, TrainingInterrupted
 from imclass.evaluate.evaluator import write_evaluation
 from imclass.files import write_text
 from imclass.progress import Reporter
@@ -51,7 +53,8 @@ def train_run(
     trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter)
     _write_config(run_dir, Path(data).resolve(), config, trainer)
     start = time.perf_counter()
-    trainer.fit()
+    with _interruptible(run_dir):
+        trainer.fit()
     return _finish(trainer, time.perf_counter() - start)
 
 
@@ -61,12 +64,24 @@ def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResu
     data, config = read_config(run_dir)
     trainer = _make_trainer(data, config, run_dir, reporter or Reporter())
     start = time.perf_counter()
-    if (run_dir / CHECKPOINT_FILE).is_file():
-        trainer.resume()
-    else:
-        trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
-        trainer.fit()
+    with _interruptible(run_dir):
+        if (run_dir / CHECKPOINT_FILE).is_file():
+            trainer.resume()
+        else:
+            trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
+            trainer.fit()
     return _finish(trainer, time.perf_counter() - start)
+
+
+@contextmanager
+def _interruptible(run_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(
+            f"interrupted; the best model so far is in {run_dir}; "
+            f"continue with: imclass train --resume {run_dir}"
+        ) from None
 
 
 def _make_trainer(data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter) -> Trainer:

@@ -20,9 +20,9 @@ from torch import nn
 
 from imclass.data.dataset import DataSource, ImageSet
 from imclass.data.loader import make_loader
-from imclass.data.transforms import eval_transform, train_transform
+from imclass.data.transforms import train_transform
 from imclass.errors import DataError
-from imclass.models.backbones import Preprocessing, create_backbone
+from imclass.models.backbones import create_backbone, preprocessing_of
 from imclass.models.run_dir import ModelSpec, save_model
 from imclass.progress import Reporter
 from imclass.train import checkpoint as ckpt
@@ -75,42 +75,24 @@ class Trainer:
         use_all_cores()
         torch.manual_seed(config.seed)
         self.model = create_backbone(config.model, len(source.classes))
-        self.spec = ModelSpec(config.model, source.classes, self._preprocessing())
+        self.spec = ModelSpec(
+            config.model, source.classes, preprocessing_of(self.model).at_size(config.image_size)
+        )
         self.model = prepare(self.model, self.device)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
 
-    def _preprocessing(self) -> Preprocessing:
-        pre = Preprocessing.of(self.model)
-        if self.config.image_size:
-            pre = Preprocessing(
-                self.config.image_size, pre.mean, pre.std, pre.interpolation, pre.crop_pct
-            )
-        return pre
-
-    def _transform(self, augment: str):
-        pre = self.spec.preprocessing
-        kwargs = dict(
-            image_size=pre.image_size,
-            mean=pre.mean,
-            std=pre.std,
-            interpolation=pre.interpolation,
-            crop_pct=pre.crop_pct,
-        )
-        return train_transform(augment, **kwargs) if augment != "none" else eval_transform(**kwargs)
-
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
+        pre = self.spec.preprocessing
         return make_loader(
             images,
-            self._transform(augment),
+            train_transform(augment, pre),
             batch_size=self.config.batch_size,
             shuffle=shuffle,
             seed=epoch_seed,
             workers=self.config.workers,
-            decode_size=int(
-                round(self.spec.preprocessing.image_size / self.spec.preprocessing.crop_pct)
-            ),
+            decode_size=pre.resize_size,
         )
 
     # ---- the recipe ---------------------------------------------------------------------------
