@@ -13,7 +13,7 @@ from tests.conftest import make_image_folder
 def run_cli(*args, timeout=300):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.run(
-        [sys.executable, "-m", "imclass.cli", *map(str, args)],
+        [sys.executable, "-m", "imclass", *map(str, args)],
         env=env,
         capture_output=True,
         text=True,

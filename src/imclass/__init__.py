@@ -2,7 +2,6 @@
 
 __version__ = "0.1.0"
 
-from imclass.classifier import ImageClassifier  # noqa: E402
 from imclass.errors import (  # noqa: E402
     ConfigError,
     DataError,
@@ -10,8 +9,8 @@ from imclass.errors import (  # noqa: E402
     ModelError,
     NotFittedError,
     RunDirError,
+    TrainingInterrupted,
 )
-from imclass.train.config import TrainConfig  # noqa: E402
 
 __all__ = [
     "ConfigError",
@@ -22,5 +21,20 @@ __all__ = [
     "NotFittedError",
     "RunDirError",
     "TrainConfig",
+    "TrainingInterrupted",
     "__version__",
 ]
+
+
+def __getattr__(name: str):
+    """ImageClassifier and TrainConfig load torch: imported on first use, so that data commands
+    and `imclass --help` start in a fraction of a second."""
+    if name == "ImageClassifier":
+        from imclass.classifier import ImageClassifier
+
+        return ImageClassifier
+    if name == "TrainConfig":
+        from imclass.train.config import TrainConfig
+
+        return TrainConfig
+    raise AttributeError(f"module 'imclass' has no attribute {name!r}")

@@ -96,6 +96,12 @@ def _train_options(function):
             help="stop after N fine-tuning epochs without improvement (0: never)",
         ),
         click.option("--workers", type=int, default=None, help="image decoding processes"),
+        click.option(
+            "--cache/--no-cache",
+            default=None,
+            help="decode each image once and reuse it [default: on when images are > 2x the "
+            "size training needs]",
+        ),
         click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N]"),
     ]
     for option in reversed(options):
@@ -275,5 +281,4 @@ def demo(out):
     stdout.print(f"demo accuracy: {result.metrics['accuracy']:.4f}")
 
 
-if __name__ == "__main__":
-    main()
+from imclass import cli_data  # noqa: E402, F401 - registers the data commands on main

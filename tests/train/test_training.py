@@ -143,7 +143,7 @@ def checkpoint_epochs(path) -> int:
 def imclass(*args, **kwargs):
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "imclass.cli", *args],
+        [sys.executable, "-m", "imclass", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

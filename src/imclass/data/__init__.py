@@ -1,26 +1,30 @@
-"""Where images enter: finding data sets, decoding files, splitting, transforms and loaders."""
+"""Where images enter: finding data sets, decoding files, checking, de-duplicating, splitting.
+
+Transforms and loaders (which need torch) are imported from their modules:
+imclass.data.transforms, imclass.data.loader.
+"""
 
 from imclass.data.dataset import DataSource, ImageSet, open_data
+from imclass.data.dedup import Duplicates, find_duplicates
 from imclass.data.images import IMAGE_EXTENSIONS, UnreadableImage, load_rgb
-from imclass.data.split import stratified_split, train_valid_sets
-from imclass.data.transforms import (
-    AUGMENT_PRESETS,
-    Preprocessing,
-    eval_transform,
-    train_transform,
-)
+from imclass.data.inspection import advice, describe_data, verify_images
+from imclass.data.presets import AUGMENT_PRESETS
+from imclass.data.split import plan_split, train_valid_sets, write_split_file
 
 __all__ = [
     "AUGMENT_PRESETS",
     "IMAGE_EXTENSIONS",
     "DataSource",
+    "Duplicates",
     "ImageSet",
-    "Preprocessing",
     "UnreadableImage",
-    "eval_transform",
+    "advice",
+    "describe_data",
+    "find_duplicates",
     "load_rgb",
     "open_data",
-    "stratified_split",
-    "train_transform",
+    "plan_split",
     "train_valid_sets",
+    "verify_images",
+    "write_split_file",
 ]

@@ -24,6 +24,10 @@ class UnreadableImage(Exception):
         self.reason = reason
 
 
+class UnsupportedMode(ValueError):
+    """A pixel format that cannot be turned into RGB."""
+
+
 def is_image_file(path: Path) -> bool:
     """True when the file name has one of the image extensions, in any case."""
     return path.suffix.lower() in IMAGE_EXTENSIONS
@@ -46,9 +50,11 @@ def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
                 if min_size and image.format == "JPEG":
                     image.draft("RGB", _draft_request(image.size, min_size))
                 image.load()
-                return to_rgb(ImageOps.exif_transpose(image))
+                return to_rgb(_upright(path, image))
     except UnreadableImage:
         raise
+    except UnsupportedMode as error:
+        raise UnreadableImage(path, str(error)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
     except UnidentifiedImageError:
@@ -57,6 +63,14 @@ def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
         raise UnreadableImage(path, _describe_os_error(error)) from None
     except (ValueError, SyntaxError, struct.error, IndexError) as error:
         raise UnreadableImage(path, f"corrupt image data ({error})") from None
+
+
+def _upright(path: Path, image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as error:  # noqa: BLE001 - Pillow raises many kinds for broken EXIF
+        raise UnreadableImage(path, f"unreadable EXIF ({type(error).__name__}: {error})") from None
 
 
 def _refuse_bomb(path: Path, image: Image.Image) -> None:
@@ -83,6 +97,13 @@ def _describe_os_error(error: OSError) -> str:
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """Any Pillow mode (grayscale, 16-bit, CMYK, palette, alpha) as 8-bit RGB on white."""
+    try:
+        return _convert(image)
+    except (ValueError, OSError) as error:
+        raise UnsupportedMode(f"unsupported mode {image.mode} ({error})") from None
+
+
+def _convert(image: Image.Image) -> Image.Image:
     if image.mode == "RGB":
         return image
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from imclass.data.dataset import ImageSet
 from imclass.data.images import UnreadableImage, load_rgb
+from imclass.data.workers import cpu_cores
 
 
 @dataclass
@@ -28,10 +29,10 @@ class Batch:
 class ImageFileDataset(Dataset):
     """Decodes item i of an ImageSet; a bad file yields its reason instead of a tensor."""
 
-    def __init__(self, images: ImageSet, transform, decode_size: int | None = None):
+    def __init__(self, images: ImageSet, transform, decode):
         self.images = images
         self.transform = transform
-        self.decode_size = decode_size
+        self.decode = decode
 
     def __len__(self) -> int:
         return len(self.images)
@@ -39,7 +40,7 @@ class ImageFileDataset(Dataset):
     def __getitem__(self, index: int):
         path = self.images.paths[index]
         try:
-            picture = load_rgb(path, min_size=self.decode_size)
+            picture = self.decode(path)
         except UnreadableImage as error:
             return None, error.reason, index
         return self.transform(picture), self.images.labels[index], index
@@ -61,9 +62,8 @@ def collate(items) -> Batch:
 
 
 def default_workers() -> int:
-    """Decoding workers: one per core beyond the first, at most 8; none on a single core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(8, max(0, (cores or 1) - 1))
+    """Decoding workers beside training: one per core beyond the first, at most 8."""
+    return min(8, cpu_cores() - 1)
 
 
 def make_loader(
@@ -75,13 +75,15 @@ def make_loader(
     seed: int = 0,
     workers: int | None = None,
     decode_size: int | None = None,
+    decode=None,
     drop_last: bool = False,
 ) -> DataLoader:
-    """A DataLoader whose batches are Batch objects; shuffling is reproducible from seed."""
+    """A DataLoader of Batch objects; decode(path) -> RGB image (default: load_rgb, with
+    JPEG draft decoding to decode_size); shuffling is reproducible from seed."""
     workers = default_workers() if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        ImageFileDataset(images, transform, decode_size),
+        ImageFileDataset(images, transform, decode or partial(load_rgb, min_size=decode_size)),
         batch_size=batch_size,
         shuffle=shuffle,
         generator=generator,

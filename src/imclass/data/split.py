@@ -1,33 +1,20 @@
-"""Splitting images into train and validation sides without losing a class."""
+"""Splitting images into train / validation / test without leaks and without losing a class."""
 
 from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from imclass.data.dataset import DataSource, ImageSet
-from imclass.errors import DataError
-
-
-def stratified_split(
-    labels, valid_fraction: float, seed: int, classes: tuple[str, ...]
-) -> tuple[list[int], list[int]]:
-    """Indices (train, valid): each class keeps its share on both sides, within one image."""
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    train, valid = [], []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        n_valid = int(round(len(members) * valid_fraction))
-        n_valid = min(max(n_valid, 1), len(members) - 1)
-        if len(members) < 2:
-            raise DataError(
-                f"class {classes[label]!r} has {len(members)} image; it needs at least 2 "
-                "to appear in both the train and the validation split"
-            )
-        shuffled = rng.permutation(members)
-        valid += shuffled[:n_valid].tolist()
-        train += shuffled[n_valid:].tolist()
-    return sorted(train), sorted(valid)
+from imclass.errors import DataError, invalid_parameter
+from imclass.files import write_text
 
 
 def train_valid_sets(
@@ -38,5 +25,184 @@ def train_valid_sets(
         valid = source.splits.get("valid") or source.splits.get("test")
         return source.splits["train"], valid
     images = source.all_images()
-    train_idx, valid_idx = stratified_split(images.labels, valid_fraction, seed, source.classes)
-    return images.subset(train_idx), images.subset(valid_idx)
+    plan = plan_split(images, source.classes, valid=valid_fraction, seed=seed)
+    return plan.side("train"), plan.side("valid")
+
+
+# ---- split files: stratified, random or grouped, written once and reused -------------------
+
+FRAME_NUMBER = re.compile(r"^(.*?)[_\-. ]*\d+$")
+STRATEGIES = ("stratified", "random", "group")
+
+
+def group_by_name(path: Path) -> str:
+    """The file name without its trailing frame number: clip7_000123.jpg -> clip7."""
+    match = FRAME_NUMBER.match(path.stem)
+    return match.group(1) if match and match.group(1) else path.stem
+
+
+def group_by_folder(path: Path) -> str:
+    return str(path.parent)
+
+
+def group_by_pattern(pattern: str):
+    """A group function taking the first capture of pattern in the file name."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise invalid_parameter(
+            "group_pattern", "split", "a valid regular expression", f"{pattern} ({error})"
+        ) from None
+    if compiled.groups < 1:
+        raise invalid_parameter("group_pattern", "split", "a regex with a capture group", pattern)
+
+    def group(path: Path) -> str:
+        match = compiled.search(path.name)
+        return match.group(1) if match else path.name
+
+    return group
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Where each image goes: 'train', 'valid' or 'test'; images dropped by per_class are absent."""
+
+    images: ImageSet
+    classes: tuple[str, ...]
+    sides: dict[int, str]
+    groups: list[str]
+
+    def side(self, name: str) -> ImageSet:
+        return self.images.subset([i for i in sorted(self.sides) if self.sides[i] == name])
+
+
+def plan_split(
+    images: ImageSet,
+    classes,
+    *,
+    strategy: str = "stratified",
+    valid: float = 0.2,
+    test: float = 0.0,
+    seed: int = 0,
+    group_of=None,
+    together=(),
+    per_class: int | None = None,
+) -> SplitPlan:
+    """Assign whole groups to sides. together: index groups (duplicates) kept on one side."""
+    if strategy not in STRATEGIES:
+        raise invalid_parameter("strategy", "split", f"one of {', '.join(STRATEGIES)}", strategy)
+    keys = [(group_of or group_by_name)(p) if strategy == "group" else str(p) for p in images.paths]
+    members = _merge_groups(keys, together)
+    labels = np.asarray(images.labels)
+    strata = labels if strategy != "random" else np.zeros_like(labels)
+    sides = _assign(members, strata, {"valid": valid, "test": test}, seed)
+    _ensure_both_sides(members, labels, sides, classes, valid)
+    if per_class is not None:
+        sides = _keep_per_class(sides, labels, per_class, seed)
+    names = _group_names(members, keys, images.paths, strategy)
+    return SplitPlan(images, tuple(classes), sides, names)
+
+
+def _merge_groups(keys: list[str], together) -> list[list[int]]:
+    """Indices sharing a key, merged with every 'together' group they touch (union-find)."""
+    parent = list(range(len(keys)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        parent[root(index)] = root(first.setdefault(key, index))
+    for group in together:
+        for index in group[1:]:
+            parent[root(index)] = root(group[0])
+    merged: dict[int, list[int]] = {}
+    for index in range(len(keys)):
+        merged.setdefault(root(index), []).append(index)
+    return list(merged.values())
+
+
+def _assign(members, strata, fractions: dict[str, float], seed: int) -> dict[int, str]:
+    """Groups in seeded random order go where their majority stratum is most short."""
+    rng = np.random.default_rng(seed)
+    totals = Counter(strata.tolist())
+    target = {(s, c): round(n * f) for s, f in fractions.items() for c, n in totals.items()}
+    have: Counter = Counter()
+    sides = {}
+    for g in rng.permutation(len(members)):
+        group = members[g]
+        stratum = Counter(strata[group].tolist()).most_common(1)[0][0]
+        side = max(fractions, key=lambda s: target[s, stratum] - have[s, stratum])
+        if target[side, stratum] - have[side, stratum] < len(group) / 2:
+            side = "train"
+        have[side, stratum] += len(group)
+        sides.update({i: side for i in group})
+    return sides
+
+
+def _ensure_both_sides(members, labels, sides, classes, valid: float) -> None:
+    """Each class on train and valid; moves its smallest group to valid, or names it."""
+    if valid <= 0:
+        return
+    for label in np.unique(labels):
+        on = {sides[i] for i in np.flatnonzero(labels == label)}
+        if "valid" in on and "train" in on:
+            continue
+        own = sorted(
+            (g for g in members if Counter(labels[g].tolist()).most_common(1)[0][0] == label),
+            key=len,
+        )
+        if len(own) < 2:
+            raise DataError(
+                f"class {classes[label]!r} cannot appear on both sides: all its "
+                f"{int(np.sum(labels == label))} images are in one group"
+            )
+        missing = "valid" if "valid" not in on else "train"
+        sides.update({i: missing for i in own[0]})
+
+
+def _keep_per_class(sides, labels, per_class: int, seed: int) -> dict[int, str]:
+    """At most per_class training images per class, nested: N images are a subset of N + 1."""
+    rng = np.random.default_rng(seed + 1)
+    kept = {i: s for i, s in sides.items() if s != "train"}
+    for label in np.unique(labels):
+        train = [i for i in np.flatnonzero(labels == label) if sides[i] == "train"]
+        for i in rng.permutation(train)[:per_class]:
+            kept[int(i)] = "train"
+    return kept
+
+
+def _group_names(members, keys, paths, strategy: str) -> list[str]:
+    """The group key, or for stratified/random splits the duplicates a file is tied to."""
+    names = [""] * len(keys)
+    for group in members:
+        for i in group:
+            if strategy == "group":
+                names[i] = keys[group[0]]
+            elif len(group) > 1:
+                names[i] = f"duplicates:{paths[group[0]].name}"
+    return names
+
+
+def write_split_file(plan: SplitPlan, path: Path) -> Path:
+    """path,label,split,group rows; paths relative to the file's folder."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "label", "split", "group"])
+    base = path.resolve().parent
+    for i in sorted(plan.sides):
+        image = plan.images.paths[i].resolve()
+        shown = os.path.relpath(image, base)
+        writer.writerow(
+            [
+                shown,
+                plan.classes[plan.images.labels[i]],
+                plan.sides[i],
+                Path(plan.groups[i]).name if os.sep in plan.groups[i] else plan.groups[i],
+            ]
+        )
+    write_text(path, buffer.getvalue())
+    return path

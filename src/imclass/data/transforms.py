@@ -15,9 +15,7 @@ import torch
 import torchvision.transforms.v2 as T
 from torchvision.transforms import InterpolationMode
 
-from imclass.errors import ConfigError, did_you_mean
-
-AUGMENT_PRESETS = ("photo", "overhead", "text", "none")
+from imclass.data.presets import check_augment
 
 
 @dataclass(frozen=True)
@@ -53,32 +51,23 @@ def _to_tensor(mean, std) -> list:
 
 def eval_transform(pre: Preprocessing):
     """Resize the shorter side to image_size / crop_pct, then centre-crop image_size."""
-    return T.Compose(
-        [
-            T.Resize(
-                pre.resize_size, interpolation=_interpolation(pre.interpolation), antialias=True
-            ),
+    return T.Compose([*picture_steps("none", pre), *_to_tensor(pre.mean, pre.std)])
+
+
+def picture_steps(preset: str, pre: Preprocessing) -> list:
+    """The steps of a preset that act on the picture (what augment-preview shows)."""
+    interp = _interpolation(pre.interpolation)
+    if check_augment(preset) == "none":
+        return [
+            T.Resize(pre.resize_size, interpolation=interp, antialias=True),
             T.CenterCrop(pre.image_size),
-            *_to_tensor(pre.mean, pre.std),
         ]
-    )
-
-
-def check_augment(preset: str) -> str:
-    if preset not in AUGMENT_PRESETS:
-        raise ConfigError(
-            f"The 'augment' parameter of train must be one of {', '.join(AUGMENT_PRESETS)}. "
-            f"Got {preset!r} instead.{did_you_mean(preset, AUGMENT_PRESETS)}"
-        )
-    return preset
+    return _geometric(preset, pre.image_size, interp)
 
 
 def train_transform(preset: str, pre: Preprocessing):
     """The augmentation preset for training; 'none' is the evaluation transform."""
-    if check_augment(preset) == "none":
-        return eval_transform(pre)
-    geometric = _geometric(preset, pre.image_size, _interpolation(pre.interpolation))
-    return T.Compose([*geometric, *_to_tensor(pre.mean, pre.std)])
+    return T.Compose([*picture_steps(preset, pre), *_to_tensor(pre.mean, pre.std)])
 
 
 def _geometric(preset: str, size: int, interp: InterpolationMode) -> list:

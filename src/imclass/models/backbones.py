@@ -14,9 +14,7 @@ from torch import nn
 
 from imclass.data.transforms import Preprocessing
 from imclass.errors import ModelError, did_you_mean
-from imclass.models import offline_weights
-
-DEFAULT_MODEL = "tf_efficientnet_lite0"
+from imclass.models import DEFAULT_MODEL, offline_weights
 
 # Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
 POPULAR_MODELS = (
@@ -32,7 +30,16 @@ POPULAR_MODELS = (
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:
     """The input a timm model's pretrained weights expect, from its pretrained config."""
-    cfg = model.pretrained_cfg
+    return _preprocessing(model.pretrained_cfg)
+
+
+def default_preprocessing(name: str) -> Preprocessing:
+    """The same, by model name, without building the model."""
+    check_model_name(name)
+    return _preprocessing(timm.models.get_pretrained_cfg(name).to_dict())
+
+
+def _preprocessing(cfg: dict) -> Preprocessing:
     return Preprocessing(
         image_size=int(cfg["input_size"][-1]),
         mean=tuple(cfg["mean"]),

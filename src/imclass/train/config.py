@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from imclass.data.transforms import check_augment
+from imclass.data.presets import check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
-from imclass.models.backbones import DEFAULT_MODEL
+from imclass.models import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class TrainConfig:
     seed: int = 0
     early_stopping: int = 0  # phase-2 epochs without improvement before stopping; 0: never
     workers: int | None = None  # decoding processes; None: one per core beyond the first
+    cache: bool | None = None  # decode cache; None: on when images are > 2x the size needed
     device: str = "auto"
 
     def __post_init__(self) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 
 import torch
 
+from imclass.data.workers import cpu_cores
 from imclass.errors import ConfigError
 
 
@@ -19,8 +19,7 @@ def pick_device(request: str = "auto") -> torch.device:
 
 
 def use_all_cores() -> None:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(max(1, cores or 1))
+    torch.set_num_threads(cpu_cores())
 
 
 def autocast(device: torch.device):

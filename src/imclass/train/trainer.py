@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from imclass.data.dataset import DataSource, ImageSet
+from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
 from imclass.data.transforms import train_transform
 from imclass.errors import DataError
@@ -80,8 +81,20 @@ class Trainer:
         )
         self.model = prepare(self.model, self.device)
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.decode = self._decoder()
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
+
+    def _decoder(self) -> DecodeCache | None:
+        """The decode cache when asked for, or by default when the photos are much too large."""
+        pre = self.spec.preprocessing
+        side = cache_side(pre.image_size, pre.resize_size)
+        wanted = self.config.cache
+        if wanted is None:
+            wanted = worth_caching(self.train_set.paths, side)
+            if wanted:
+                self.reporter.line(f"decode cache on: images are much larger than {side} px")
+        return DecodeCache(side) if wanted else None
 
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
         pre = self.spec.preprocessing
@@ -93,6 +106,7 @@ class Trainer:
             seed=epoch_seed,
             workers=self.config.workers,
             decode_size=pre.resize_size,
+            decode=self.decode.load if self.decode else None,
         )
 
     # ---- the recipe ---------------------------------------------------------------------------

@@ -1,0 +1,5 @@
+"""`python -m imclass` is the `imclass` command."""
+
+from imclass.cli import main
+
+main()

@@ -1,0 +1,364 @@
+"""The data-hygiene commands of `imclass`: info, verify, dedup, downsize, split, augment-preview.
+
+Each parses, calls one library function and prints; the library does the work.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from imclass.cli import main, stdout
+from imclass.errors import DataError
+from imclass.files import write_text
+from imclass.progress import Reporter
+
+report_option = click.option(
+    "--report", type=click.Path(path_type=Path), help="also write a .json or .csv report"
+)
+
+
+def write_report(path: Path | None, rows: list[dict], summary: dict | None = None) -> None:
+    """rows as CSV (by extension) or, with the summary, as JSON; atomically."""
+    if path is None:
+        return
+    if path.suffix.lower() == ".csv":
+        buffer = io.StringIO()
+        fields = list(dict.fromkeys(k for row in rows for k in row)) or ["path"]
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(path, buffer.getvalue())
+    else:
+        write_text(path, json.dumps({**(summary or {}), "rows": rows}, indent=2, default=str))
+    click.echo(f"wrote {path}", err=True)
+
+
+def _progress_map(description: str, total: int):
+    """A Reporter task context for a job over total files."""
+    return Reporter().task(description, total)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@report_option
+def info(data, report):
+    """What is in DATA: classes, splits, resolutions, formats, problems, and advice."""
+    from imclass.data.dataset import open_data
+    from imclass.data.inspection import advice, describe_data
+
+    source = open_data(data)
+    with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
+        summary = describe_data(source, advance=advance)
+    _print_classes(summary, source.is_presplit)
+    low, median, high = summary.megapixels()
+    formats = Counter(h.format for h in summary.headers.values())
+    total_mb = sum(h.bytes for h in summary.headers.values()) / 1e6
+    stdout.print(
+        f"resolution: {low:.2f} / {median:.2f} / {high:.2f} MP (min / median / max); "
+        f"{len(summary.large)} above 4 MP"
+    )
+    stdout.print(
+        f"formats: {', '.join(f'{f} {n}' for f, n in formats.most_common())}; "
+        f"{total_mb:.1f} MB on disk"
+    )
+    dups = summary.duplicates
+    stdout.print(
+        f"exact duplicates: {len(dups.groups)} group(s), {len(dups.redundant)} redundant "
+        f"file(s), {len(dups.leaking)} spanning splits"
+    )
+    problems = [
+        {"path": str(p), "problem": "unreadable", "reason": r}
+        for p, r in summary.unreadable.items()
+    ]
+    problems += [
+        {"path": str(p), "problem": "suspicious", "reason": r}
+        for p, r in summary.suspicious.items()
+    ]
+    for row in problems:
+        stdout.print(f"{row['problem']}: {row['path']}: {row['reason']}")
+    lines = advice(summary)
+    for line in lines:
+        stdout.print(f"advice: {line}")
+    write_report(
+        report,
+        problems,
+        {
+            "classes": summary.class_counts,
+            "imbalance_ratio": summary.imbalance_ratio,
+            "megapixels": dict(zip(("min", "median", "max"), summary.megapixels(), strict=True)),
+            "above_4mp": len(summary.large),
+            "formats": dict(formats),
+            "bytes": int(total_mb * 1e6),
+            "duplicate_groups": len(dups.groups),
+            "leaking_groups": len(dups.leaking),
+            "advice": lines,
+        },
+    )
+
+
+def _print_classes(summary, presplit: bool) -> None:
+    splits = sorted({s for c in summary.class_counts.values() for s in c}) if presplit else []
+    table = Table("class", *splits, "images")
+    for name, counts in summary.class_counts.items():
+        table.add_row(name, *[str(counts.get(s, 0)) for s in splits], str(sum(counts.values())))
+    stdout.print(table)
+    stdout.print(
+        f"{len(summary.class_counts)} classes; imbalance ratio "
+        f"{summary.imbalance_ratio:.2f} (largest / smallest)"
+    )
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--quarantine",
+    type=click.Path(path_type=Path),
+    help="move the bad files here, keeping their relative paths",
+)
+@report_option
+def verify(data, quarantine, report):
+    """Decode every image fully; exit 0 when all are readable, 1 otherwise."""
+    from imclass.data.dataset import open_data
+    from imclass.data.inspection import verify_images
+    from imclass.data.relocate import move_files
+
+    source = open_data(data)
+    paths = list(source.all_images().paths)
+    with _progress_map("decoding", len(paths)) as advance:
+        problems = verify_images(paths, advance=advance)
+    for path, reason in problems.items():
+        stdout.print(f"{path}: {reason}")
+    stdout.print(
+        f"{len(paths) - len(problems)} of {len(paths)} images readable; {len(problems)} problem(s)"
+    )
+    if quarantine and problems:
+        moved = move_files(list(problems), source.root, quarantine)
+        stdout.print(f"moved {len(moved)} file(s) to {quarantine}")
+    write_report(report, [{"path": str(p), "reason": r} for p, r in problems.items()])
+    raise SystemExit(1 if problems else 0)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--max-distance",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Hamming distance in bits (of 256) for near duplicates; 0: exact",
+)
+@click.option(
+    "--action", type=click.Choice(["report", "move", "clean"]), default="report", show_default=True
+)
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(path_type=Path),
+    help="destination of move (redundant files) or clean (de-duplicated copy)",
+)
+@report_option
+def dedup(data, max_distance, action, target, report):
+    """Exact and near-duplicate images (dhash, 16 x 16); groups across splits first."""
+    from imclass.data.dataset import open_data
+    from imclass.data.dedup import find_duplicates
+    from imclass.data.inspection import split_of
+
+    if action != "report" and target is None:
+        raise click.UsageError(f"--action {action} needs --to DIR")
+    source = open_data(data)
+    paths = list(source.all_images().paths)
+    with _progress_map("hashing", len(paths)) as advance:
+        found = find_duplicates(paths, max_distance, split_of=split_of(source), advance=advance)
+    rows = _print_groups(found)
+    stdout.print(
+        f"{len(found.groups)} group(s), {len(found.redundant)} redundant file(s), "
+        f"{len(found.leaking)} group(s) spanning splits"
+    )
+    _apply_dedup(action, source, found, target)
+    write_report(
+        report,
+        rows,
+        {
+            "max_distance": max_distance,
+            "groups": len(found.groups),
+            "redundant": len(found.redundant),
+            "leaking_groups": len(found.leaking),
+        },
+    )
+
+
+def _print_groups(found) -> list[dict]:
+    rows = []
+    for number, group in enumerate(found.groups, start=1):
+        leak = "  LEAK across " + "/".join(group.splits) if group.spans_splits else ""
+        stdout.print(f"group {number}{leak}\n  keep      {group.keep}")
+        for path in group.redundant:
+            stdout.print(f"  redundant {path}")
+        rows += [
+            {
+                "group": number,
+                "path": str(p),
+                "role": "keep" if p == group.keep else "redundant",
+                "spans_splits": group.spans_splits,
+            }
+            for p in group.members
+        ]
+    for path, reason in found.failures.items():
+        stdout.print(f"unreadable: {path}: {reason}")
+    return rows
+
+
+def _apply_dedup(action: str, source, found, target: Path | None) -> None:
+    from imclass.data.relocate import destination, link_or_copy, move_files
+
+    if action == "move":
+        moved = move_files(found.redundant, source.root, target)
+        stdout.print(f"moved {len(moved)} redundant file(s) to {target}")
+    elif action == "clean":
+        redundant = set(found.redundant)
+        kept = [p for p in source.all_images().paths if p not in redundant]
+        ways = Counter(link_or_copy(p, destination(p, source.root, target)) for p in kept)
+        stdout.print(
+            f"wrote {len(kept)} file(s) to {target} ({ways['link']} hard links, "
+            f"{ways['copy']} copies)"
+        )
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--max-megapixels", type=float, default=4.0, show_default=True)
+@click.option("--max-side", type=int, default=None, help="also cap the longer side in pixels")
+@report_option
+def downsize(source, target, max_megapixels, max_side, report):
+    """Write a copy of SOURCE into TARGET with large images resized, same layout."""
+    from imclass.data.dataset import open_data
+    from imclass.data.downsize import SizeLimit, downsize_tree
+
+    data = open_data(source)
+    if target.exists() and any(target.iterdir()):
+        raise DataError(f"{target}: not empty; downsize writes into a new or empty folder")
+    limit = SizeLimit(int(max_megapixels * 1e6), max_side)
+    paths = list(data.all_images().paths)
+    with _progress_map("downsizing", len(paths)) as advance:
+        results = downsize_tree(paths, data.root, target, limit, advance=advance)
+    counts = Counter(action for action, _ in results.values())
+    for path, (action, detail) in results.items():
+        if action == "skipped":
+            stdout.print(f"skipped {path}: {detail}")
+    stdout.print(
+        f"{counts['resized']} resized, {counts['link']} hard-linked, "
+        f"{counts['copy']} copied, {counts['skipped']} skipped -> {target}"
+    )
+    write_report(
+        report, [{"path": str(p), "action": a, "detail": d} for p, (a, d) in results.items()]
+    )
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--strategy",
+    type=click.Choice(["stratified", "random", "group"]),
+    default="stratified",
+    show_default=True,
+)
+@click.option("--valid", type=click.FloatRange(0, 0.9), default=0.2, show_default=True)
+@click.option("--test", type=click.FloatRange(0, 0.9), default=0.0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--group-by",
+    type=click.Choice(["name", "folder"]),
+    default="name",
+    show_default=True,
+    help="group: file name less its frame number, or folder",
+)
+@click.option("--group-pattern", help="group: first capture of this regex in the file name")
+@click.option("--per-class", type=click.IntRange(min=1), help="keep N training images per class")
+@click.option(
+    "--ignore-duplicates",
+    is_flag=True,
+    help="let exact duplicates fall on different sides (default: kept together)",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="split.csv to write")
+def split(
+    data, strategy, valid, test, seed, group_by, group_pattern, per_class, ignore_duplicates, out
+):
+    """Write a split file (path,label,split,group) that train and evaluate accept."""
+    from imclass.data.dataset import open_data
+    from imclass.data.dedup import find_duplicates
+    from imclass.data.split import (
+        group_by_folder,
+        group_by_name,
+        group_by_pattern,
+        plan_split,
+        write_split_file,
+    )
+
+    source = open_data(data)
+    images = source.all_images()
+    together = []
+    if not ignore_duplicates:
+        index = {p: i for i, p in enumerate(images.paths)}
+        found = find_duplicates(list(images.paths), 0)
+        together = [[index[p] for p in g.members] for g in found.groups]
+    group_of = (
+        group_by_pattern(group_pattern)
+        if group_pattern
+        else group_by_folder
+        if group_by == "folder"
+        else group_by_name
+    )
+    plan = plan_split(
+        images,
+        source.classes,
+        strategy=strategy,
+        valid=valid,
+        test=test,
+        seed=seed,
+        group_of=group_of,
+        together=together,
+        per_class=per_class,
+    )
+    write_split_file(plan, out)
+    table = Table("class", "train", "valid", "test")
+    counts = Counter((images.labels[i], side) for i, side in plan.sides.items())
+    for label, name in enumerate(source.classes):
+        table.add_row(name, *[str(counts[label, s]) for s in ("train", "valid", "test")])
+    stdout.print(table)
+    stdout.print(
+        f"wrote {out} ({len(plan.sides)} images; {len(together)} duplicate group(s) "
+        "kept on one side)"
+    )
+
+
+@main.command("augment-preview")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--augment",
+    type=click.Choice(["photo", "overhead", "text", "none"]),
+    default="photo",
+    show_default=True,
+)
+@click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--image-size", type=click.IntRange(16, 1024), default=224, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="grid.png to write")
+def augment_preview(data, augment, count, image_size, seed, out):
+    """A grid of images and their augmented versions, to judge a preset before training."""
+    from imclass.data.dataset import open_data
+    from imclass.data.preview import augment_grid, write_png
+    from imclass.models.backbones import DEFAULT_MODEL, default_preprocessing
+
+    source = open_data(data)
+    pre = default_preprocessing(DEFAULT_MODEL).at_size(image_size)
+    grid = augment_grid(source.all_images(), source.classes, augment, pre, n=count, seed=seed)
+    write_png(grid, out)
+    stdout.print(f"wrote {out} ({grid.size[0]} x {grid.size[1]} px)")

@@ -1,0 +1,75 @@
+"""A picture of what an augmentation preset does, before any training time is spent on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision.transforms.v2 as T
+from PIL import Image, ImageDraw
+
+from imclass.data.dataset import ImageSet
+from imclass.data.images import UnreadableImage, load_rgb
+from imclass.data.transforms import Preprocessing, picture_steps
+from imclass.files import atomic_path
+
+CAPTION = 14  # pixels of text above each row
+
+
+def pick_images(images: ImageSet, n: int, seed: int) -> list[int]:
+    """n indices spread over the classes in turn, seeded."""
+    rng = np.random.default_rng(seed)
+    by_class = [
+        list(rng.permutation(np.flatnonzero(np.asarray(images.labels) == label)))
+        for label in sorted(set(images.labels))
+    ]
+    picked = []
+    while len(picked) < min(n, len(images)):
+        for members in by_class:
+            if members and len(picked) < n:
+                picked.append(int(members.pop()))
+    return picked
+
+
+def augment_grid(
+    images: ImageSet,
+    classes,
+    preset: str,
+    pre: Preprocessing,
+    *,
+    n: int = 16,
+    variants: int = 4,
+    seed: int = 0,
+) -> Image.Image:
+    """One row per image: the evaluation view, then `variants` augmented versions."""
+    torch.manual_seed(seed)
+    original, augmented = (
+        T.Compose(picture_steps("none", pre)),
+        T.Compose(picture_steps(preset, pre)),
+    )
+    size = pre.image_size
+    rows = []
+    for index in pick_images(images, n, seed):
+        try:
+            picture = load_rgb(images.paths[index], min_size=pre.resize_size)
+        except UnreadableImage:
+            continue
+        tiles = [original(picture)] + [augmented(picture) for _ in range(variants)]
+        name = images.paths[index].name
+        caption = f"{classes[images.labels[index]]}: {name}  (original, then {preset})"
+        rows.append((caption, tiles))
+    grid = Image.new("RGB", ((variants + 1) * size, len(rows) * (size + CAPTION)), "white")
+    draw = ImageDraw.Draw(grid)
+    for r, (caption, tiles) in enumerate(rows):
+        top = r * (size + CAPTION)
+        draw.text((2, top + 1), caption, fill="black")
+        for c, tile in enumerate(tiles):
+            grid.paste(tile.resize((size, size)), (c * size, top + CAPTION))
+    return grid
+
+
+def write_png(picture: Image.Image, path: Path) -> Path:
+    with atomic_path(path) as temporary:
+        picture.save(temporary, format="PNG")
+    return path
