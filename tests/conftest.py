@@ -49,3 +49,23 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not present at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def scene(seed: int, size=(320, 240)) -> Image.Image:
+    """A smooth random photo-like scene; different seeds give visually distinct images."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (6, 8, 3)).astype(np.uint8)
+    return Image.fromarray(coarse).resize(size, Image.Resampling.BICUBIC)
+
+
+def next_frame(image: Image.Image, seed: int) -> Image.Image:
+    """The 'next video frame': shifted one pixel, with sensor noise."""
+    pixels = np.roll(np.asarray(image).astype(float), 1, axis=1)
+    pixels += np.random.default_rng(seed).normal(0, 4, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    """Each test gets its own hash and decode cache folder."""
+    monkeypatch.setenv("IMCLASS_CACHE_DIR", str(tmp_path / "imclass-cache"))
