@@ -142,8 +142,8 @@ def finetune_epoch(
     for batch in loader:
         data_wait += time.perf_counter() - waited_from
         failures += batch.failures
-        if len(batch) > 1:  # BatchNorm cannot train on a batch of one
-            schedule.apply(optimizer)
+        schedule.apply(optimizer)  # every batch, so a resumed run finds the same step
+        if len(batch) > 1:  # a batch of one gives no useful gradient statistics: skipped
             inputs, labels = to_device(batch.inputs, device), batch.labels.to(device)
             with autocast(device):
                 logits = model(inputs)
