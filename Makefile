@@ -25,3 +25,4 @@ lint: setup
 bench: setup
 	$(PY) bench/accuracy.py ../shared/data
 	$(PY) bench/train_speed.py ../shared/data/hymenoptera
+	$(PY) bench/dedup_speed.py ../shared/data/hymenoptera
