@@ -74,17 +74,17 @@ class HashCache:
             stat = path.stat()
             row = self.db.execute(
                 "SELECT hash FROM dhash WHERE path=? AND kind=? AND size=? AND mtime_ns=?",
-                (str(path.resolve()), kind, stat.st_size, stat.st_mtime_ns),
+                (os.path.abspath(path), kind, stat.st_size, stat.st_mtime_ns),
             ).fetchone()
             if row:
                 found[path] = row[0]
         return found
 
     def store(self, hashes: dict[Path, bytes], kind: str) -> None:
-        rows = [
-            (str(p.resolve()), kind, p.stat().st_size, p.stat().st_mtime_ns, h)
-            for p, h in hashes.items()
-        ]
+        rows = []
+        for path, digest in hashes.items():
+            stat = path.stat()
+            rows.append((os.path.abspath(path), kind, stat.st_size, stat.st_mtime_ns, digest))
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO dhash VALUES (?, ?, ?, ?, ?)", rows)
 
