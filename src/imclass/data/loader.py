@@ -76,7 +76,6 @@ def make_loader(
     workers: int | None = None,
     decode_size: int | None = None,
     decode=None,
-    drop_last: bool = False,
 ) -> DataLoader:
     """A DataLoader of Batch objects; decode(path) -> RGB image (default: load_rgb, with
     JPEG draft decoding to decode_size); shuffling is reproducible from seed."""
@@ -90,6 +89,5 @@ def make_loader(
         num_workers=workers,
         collate_fn=collate,
         persistent_workers=False,
-        drop_last=drop_last,
         pin_memory=torch.cuda.is_available(),
     )

@@ -6,7 +6,7 @@ tf_efficientnet_lite0; the README's "Training recipe" section gives the figures.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 
 from imclass.data.presets import check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
@@ -92,6 +92,3 @@ class TrainConfig:
             name = sorted(unknown)[0]
             raise ConfigError(f"unknown training setting {name!r}.{did_you_mean(name, known)}")
         return cls(**values)
-
-    def with_changes(self, **changes) -> TrainConfig:
-        return replace(self, **changes)
