@@ -138,7 +138,7 @@ def _imclass_epoch(trainer: Trainer, optimizer, schedule, epoch: int):
         schedule,
         trainer.train_loader(epoch),
         trainer.device,
-        loss_fn=trainer.loss_fn,
+        task=trainer.task,
         advance=lambda n, s="": None,
     )
     return stats.images, stats.seconds, stats.data_wait

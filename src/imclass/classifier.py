@@ -4,6 +4,8 @@ clf = ImageClassifier(epochs=5).fit("photos/")
 clf.predict(["a.jpg", "b.jpg"])     -> ["cat", "dog"]
 clf.predict_proba(["a.jpg"])        -> array of shape (1, n_classes), columns in classes_
 clf.save("my-model");  ImageClassifier.load("my-model")
+ImageClassifier().fit("labels.csv")  -> multi-label when an image has two labels; predict then
+                                        gives a list of labels per image (tuned thresholds)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imclass.data.dataset import LabelOptions
 from imclass.errors import NotFittedError
 from imclass.models.backbones import DEFAULT_MODEL
 from imclass.models.run_dir import load_model, save_model
@@ -68,10 +71,19 @@ class ImageClassifier:
             params.pop(name)
         return TrainConfig(**params)
 
-    def fit(self, data: str | Path) -> ImageClassifier:
-        """Train on a data set (folder per class, pre-split folder or split file)."""
+    def fit(
+        self,
+        data: str | Path,
+        *,
+        multilabel: bool | None = None,
+        label_delimiter: str | None = None,
+        skip_missing: bool = False,
+    ) -> ImageClassifier:
+        """Train on a data set: a folder per class, a pre-split folder, or a label file
+        (labels.csv, annotation TSV, Label Studio export, split file)."""
+        options = LabelOptions(multilabel, label_delimiter, skip_missing)
         result = train_run(
-            data, self._train_config(), self.run_dir, Reporter(quiet=not self.verbose)
+            data, self._train_config(), self.run_dir, Reporter(quiet=not self.verbose), options
         )
         self.run_dir_ = result.run_dir
         self.metrics_ = result.metrics
@@ -102,9 +114,18 @@ class ImageClassifier:
             rows[position[path]] = row
         return rows
 
-    def predict(self, paths) -> list[str | None]:
-        """The most probable class per path; None for an unreadable file."""
+    def predict(self, paths) -> list:
+        """The most probable class per path, or for a multi-label model the list of labels at or
+        above their thresholds; None for an unreadable file."""
         probs = self.predict_proba(paths)
+        if self.spec_.multilabel:
+            chosen = probs >= np.asarray(self.spec_.decision_thresholds())
+            return [
+                None
+                if np.isnan(row).any()
+                else [c for c, keep in zip(self.classes_, picks, strict=True) if keep]
+                for row, picks in zip(probs, chosen, strict=True)
+            ]
         return [None if np.isnan(row).any() else self.classes_[int(row.argmax())] for row in probs]
 
     def save(self, directory: str | Path) -> Path:

@@ -102,11 +102,47 @@ def _train_options(function):
             help="decode each image once and reuse it [default: on when images are > 2x the "
             "size training needs]",
         ),
+        click.option(
+            "--threshold-objective",
+            type=click.Choice(["exact_match", "f1"]),
+            default=d.threshold_objective,
+            show_default=True,
+            help="multi-label: what the thresholds tuned on validation maximise",
+        ),
         click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N]"),
     ]
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def data_options(function):
+    """--multilabel, --label-delimiter, --skip-missing: how label files are read."""
+    options = [
+        click.option(
+            "--multilabel/--single-label",
+            default=None,
+            help="force the kind of labels [default: multi-label when any image has two]",
+        ),
+        click.option(
+            "--label-delimiter", default=None, help="between labels in a labels column [space]"
+        ),
+        click.option(
+            "--skip-missing", is_flag=True, help="skip (and report) rows whose image is missing"
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def label_options(settings: dict):
+    """Pop the data_options values out of a command's keyword arguments."""
+    from imclass.data.dataset import LabelOptions
+
+    return LabelOptions(
+        settings.pop("multilabel"), settings.pop("label_delimiter"), settings.pop("skip_missing")
+    )
 
 
 @main.command()
@@ -116,25 +152,38 @@ def _train_options(function):
 )
 @click.option("--resume", type=click.Path(path_type=Path), help="continue an interrupted run")
 @_train_options
+@data_options
 def train(data, out, resume, **settings):
-    """Fine-tune a pretrained backbone on DATA (a folder per class, pre-split, or a split file)."""
+    """Fine-tune a pretrained backbone on DATA (a folder per class, pre-split, or label file)."""
     from imclass.train.config import TrainConfig
     from imclass.train.run import resume_run, train_run
 
+    options = label_options(settings)
     if resume:
         result = resume_run(resume)
     elif data is None:
         raise click.UsageError("DATA is required (or --resume RUN_DIR)")
     else:
-        result = train_run(data, TrainConfig(**settings), out)
+        result = train_run(data, TrainConfig(**settings), out, options=options)
     _print_result(result)
 
 
+def _headline(metrics: dict) -> str:
+    if metrics.get("multilabel"):
+        return (
+            f"exact match {metrics['exact_match']:.4f}, Hamming accuracy "
+            f"{metrics['hamming_accuracy']:.4f}, micro F1 {metrics['micro_f1']:.4f}"
+        )
+    return (
+        f"accuracy {metrics['accuracy']:.4f}, balanced accuracy "
+        f"{metrics['balanced_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
+    )
+
+
 def _print_result(result) -> None:
-    m = result.metrics
     stdout.print(
-        f"best epoch: {result.best_epoch}; validation accuracy {m['accuracy']:.4f}, "
-        f"macro F1 {m['macro_f1']:.4f} ({result.seconds:.0f} s)"
+        f"best epoch: {result.best_epoch}; validation {_headline(result.metrics)} "
+        f"({result.seconds:.0f} s)"
     )
     stdout.print(f"run directory: {result.run_dir}")
     stdout.print(f"report: {result.run_dir / 'report.html'}")
@@ -146,16 +195,13 @@ def _print_result(result) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), help="where metrics.json and report.html go"
 )
-def evaluate(run_dir, data, out):
+@data_options
+def evaluate(run_dir, data, out, **settings):
     """Score RUN_DIR's model on DATA; writes metrics.json and report.html."""
     from imclass.evaluate import evaluate_run
 
-    metrics = evaluate_run(run_dir, data, out)
-    stdout.print(
-        f"accuracy {metrics['accuracy']:.4f}  balanced accuracy "
-        f"{metrics['balanced_accuracy']:.4f}  macro F1 {metrics['macro_f1']:.4f}  "
-        f"({metrics['n_images']} images)"
-    )
+    metrics = evaluate_run(run_dir, data, out, options=label_options(settings))
+    stdout.print(f"{_headline(metrics)} ({metrics['n_images']} images)")
     stdout.print(f"report: {(out or run_dir) / 'report.html'}")
 
 
@@ -175,7 +221,7 @@ def evaluate(run_dir, data, out):
 def predict(args, imagenet, model, top_k, fmt, out):
     """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
     from imclass.models.backbones import DEFAULT_MODEL
-    from imclass.predict import Predictor, expand_paths, imagenet_predictor
+    from imclass.predict import Predictor, above_thresholds, expand_paths, imagenet_predictor
     from imclass.predict import top_k as rank
 
     if imagenet:
@@ -187,15 +233,18 @@ def predict(args, imagenet, model, top_k, fmt, out):
     from imclass.progress import Reporter
 
     probs, paths, failures = predictor.probabilities(expand_paths(list(inputs)), Reporter())
-    rows = [
-        (str(p), ranked, "")
-        for p, ranked in zip(paths, rank(probs, predictor.spec.classes, top_k), strict=True)
-    ]
+    spec = predictor.spec
+    ranked_rows = (
+        above_thresholds(probs, spec.classes, spec.decision_thresholds())
+        if spec.multilabel
+        else rank(probs, spec.classes, top_k)
+    )
+    rows = [(str(p), ranked, "") for p, ranked in zip(paths, ranked_rows, strict=True)]
     rows += [(str(p), [], reason) for p, reason in failures]
-    _emit(_render(rows, fmt), out, table=fmt == "table")
+    _emit(_render(rows, fmt, spec.multilabel), out, table=fmt == "table")
 
 
-def _render(rows, fmt):
+def _render(rows, fmt, multilabel: bool = False):
     if fmt == "json":
         return (
             json.dumps(
@@ -224,6 +273,16 @@ def _render(rows, fmt):
             cells = [x for c, q in ranked for x in (c, f"{q:.6f}")]
             writer.writerow([p, *cells, *([""] * (2 * k - len(cells))), e])
         return buffer.getvalue()
+    return _table(rows, multilabel)
+
+
+def _table(rows, multilabel: bool) -> Table:
+    if multilabel:
+        table = Table("path", "labels (probability)")
+        for p, ranked, e in rows:
+            shown = ", ".join(f"{c} {q:.3f}" for c, q in ranked) or "(none above its threshold)"
+            table.add_row(p, f"[red]unreadable: {e}[/red]" if e else shown)
+        return table
     table = Table("path", "prediction", "probability", "others")
     for p, ranked, e in rows:
         if e:

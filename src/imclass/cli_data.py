@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from imclass.cli import main, stdout
+from imclass.cli import data_options, label_options, main, stdout
 from imclass.errors import DataError
 from imclass.files import write_text
 from imclass.progress import Reporter
@@ -48,12 +48,13 @@ def _progress_map(description: str, total: int):
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @report_option
-def info(data, report):
+@data_options
+def info(data, report, **settings):
     """What is in DATA: classes, splits, resolutions, formats, problems, and advice."""
     from imclass.data.dataset import open_data
     from imclass.data.inspection import advice, describe_data
 
-    source = open_data(data)
+    source = open_data(data, label_options(settings))
     with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
@@ -123,13 +124,14 @@ def _print_classes(summary, presplit: bool) -> None:
     help="move the bad files here, keeping their relative paths",
 )
 @report_option
-def verify(data, quarantine, report):
+@data_options
+def verify(data, quarantine, report, **settings):
     """Decode every image fully; exit 0 when all are readable, 1 otherwise."""
     from imclass.data.dataset import open_data
     from imclass.data.inspection import verify_images
     from imclass.data.relocate import move_files
 
-    source = open_data(data)
+    source = open_data(data, label_options(settings))
     paths = list(source.all_images().paths)
     with _progress_map("decoding", len(paths)) as advance:
         problems = verify_images(paths, advance=advance)
@@ -164,7 +166,8 @@ def verify(data, quarantine, report):
     help="destination of move (redundant files) or clean (de-duplicated copy)",
 )
 @report_option
-def dedup(data, max_distance, action, target, report):
+@data_options
+def dedup(data, max_distance, action, target, report, **settings):
     """Exact and near-duplicate images (dhash, 16 x 16); groups across splits first."""
     from imclass.data.dataset import open_data
     from imclass.data.dedup import find_duplicates
@@ -172,7 +175,7 @@ def dedup(data, max_distance, action, target, report):
 
     if action != "report" and target is None:
         raise click.UsageError(f"--action {action} needs --to DIR")
-    source = open_data(data)
+    source = open_data(data, label_options(settings))
     paths = list(source.all_images().paths)
     with _progress_map("hashing", len(paths)) as advance:
         found = find_duplicates(paths, max_distance, split_of=split_of(source), advance=advance)
@@ -237,12 +240,13 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
 @click.option("--max-megapixels", type=float, default=4.0, show_default=True)
 @click.option("--max-side", type=int, default=None, help="also cap the longer side in pixels")
 @report_option
-def downsize(source, target, max_megapixels, max_side, report):
+@data_options
+def downsize(source, target, max_megapixels, max_side, report, **settings):
     """Write a copy of SOURCE into TARGET with large images resized, same layout."""
     from imclass.data.dataset import open_data
     from imclass.data.downsize import SizeLimit, downsize_tree
 
-    data = open_data(source)
+    data = open_data(source, label_options(settings))
     if target.exists() and any(target.iterdir()):
         raise DataError(f"{target}: not empty; downsize writes into a new or empty folder")
     limit = SizeLimit(int(max_megapixels * 1e6), max_side)
@@ -288,11 +292,22 @@ def downsize(source, target, max_megapixels, max_side, report):
     help="let exact duplicates fall on different sides (default: kept together)",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="split.csv to write")
+@data_options
 def split(
-    data, strategy, valid, test, seed, group_by, group_pattern, per_class, ignore_duplicates, out
+    data,
+    strategy,
+    valid,
+    test,
+    seed,
+    group_by,
+    group_pattern,
+    per_class,
+    ignore_duplicates,
+    out,
+    **settings,
 ):
     """Write a split file (path,label,split,group) that train and evaluate accept."""
-    from imclass.data.dataset import open_data
+    from imclass.data.dataset import label_ids, open_data
     from imclass.data.dedup import find_duplicates
     from imclass.data.split import (
         group_by_folder,
@@ -302,7 +317,7 @@ def split(
         write_split_file,
     )
 
-    source = open_data(data)
+    source = open_data(data, label_options(settings))
     images = source.all_images()
     together = []
     if not ignore_duplicates:
@@ -329,7 +344,9 @@ def split(
     )
     write_split_file(plan, out)
     table = Table("class", "train", "valid", "test")
-    counts = Counter((images.labels[i], side) for i, side in plan.sides.items())
+    counts = Counter(
+        (c, side) for i, side in plan.sides.items() for c in label_ids(images.labels[i])
+    )
     for label, name in enumerate(source.classes):
         table.add_row(name, *[str(counts[label, s]) for s in ("train", "valid", "test")])
     stdout.print(table)
@@ -351,14 +368,45 @@ def split(
 @click.option("--image-size", type=click.IntRange(16, 1024), default=224, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="grid.png to write")
-def augment_preview(data, augment, count, image_size, seed, out):
+@data_options
+def augment_preview(data, augment, count, image_size, seed, out, **settings):
     """A grid of images and their augmented versions, to judge a preset before training."""
     from imclass.data.dataset import open_data
     from imclass.data.preview import augment_grid, write_png
     from imclass.models.backbones import DEFAULT_MODEL, default_preprocessing
 
-    source = open_data(data)
+    source = open_data(data, label_options(settings))
     pre = default_preprocessing(DEFAULT_MODEL).at_size(image_size)
     grid = augment_grid(source.all_images(), source.classes, augment, pre, n=count, seed=seed)
     write_png(grid, out)
     stdout.print(f"wrote {out} ({grid.size[0]} x {grid.size[1]} px)")
+
+
+@main.command("convert")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option(
+    "--to",
+    "layout",
+    type=click.Choice(["folders", "csv"]),
+    required=True,
+    help="folders: DIR/<class>/ (single-label); csv: DIR/labels.csv + DIR/images/",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="a new folder")
+@data_options
+def convert_command(data, layout, out, **settings):
+    """Write DATA in another label layout; images are linked or copied, never moved."""
+    from imclass.data.convert import convert
+    from imclass.data.dataset import open_data
+
+    options = label_options(settings)
+    source = open_data(data, options)
+    for note in source.notes:
+        click.echo(f"warning: {note}", err=True)
+    if out.exists() and any(out.iterdir()):
+        raise DataError(f"{out}: not empty; convert writes into a new or empty folder")
+    ways = convert(source, layout, out, options.delimiter or " ")
+    kind = "multi-label" if source.multilabel else "single-label"
+    stdout.print(
+        f"wrote {len(source.all_images())} {kind} images to {out} as {layout} "
+        f"({ways['link']} hard links, {ways['copy']} copies)"
+    )

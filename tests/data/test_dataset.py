@@ -78,14 +78,14 @@ def test_split_file_errors_name_the_line(tmp_path):
     with pytest.raises(DataError, match="line 3"):
         open_data(tmp_path / "split.csv")
     (tmp_path / "bad.csv").write_text("file,label\na.png,red\n")
-    with pytest.raises(DataError, match="missing column"):
+    with pytest.raises(DataError, match=r"line 1: unknown columns \(file, label\)"):
         open_data(tmp_path / "bad.csv")
 
 
 def test_split_file_naming_a_missing_image_names_the_line(tmp_path):
     make_image_folder(tmp_path, ("red", "blue"), per_class=1)
     (tmp_path / "split.csv").write_text("path,label\nred/red_0.png,red\nblue/gone.png,blue\n")
-    with pytest.raises(DataError, match=r"split.csv: line 3: blue/gone.png does not exist"):
+    with pytest.raises(DataError, match=r"split.csv: line 3: image blue/gone.png not found"):
         open_data(tmp_path / "split.csv")
 
 

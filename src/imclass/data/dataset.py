@@ -1,9 +1,11 @@
-"""Finding a data set on disk: a folder per class, a pre-split folder, or a split file."""
+"""Finding a data set on disk: a folder per class, a pre-split folder, or a label file.
+
+Label files (split files, labels.csv, annotation TSVs, Label Studio exports) are read by
+imclass.data.label_files; this module holds what every format produces: a DataSource.
+"""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,12 +22,18 @@ SPLIT_FOLDERS = {
 }
 
 
+def label_ids(label) -> tuple[int, ...]:
+    """The class indices of one image's label: (label,) for single-label data."""
+    return label if isinstance(label, tuple) else (label,)
+
+
 @dataclass(frozen=True)
 class ImageSet:
-    """Image paths with integer labels into the owning DataSource's classes."""
+    """Image paths with labels into the owning DataSource's classes: an int per image, or for
+    multi-label data a tuple of ints per image."""
 
     paths: tuple[Path, ...]
-    labels: tuple[int, ...]
+    labels: tuple
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -47,6 +55,8 @@ class DataSource:
     root: Path
     classes: tuple[str, ...]
     splits: dict[str, ImageSet] = field(default_factory=dict)
+    multilabel: bool = False
+    notes: tuple[str, ...] = ()  # warnings for the user, e.g. rows skipped with --skip-missing
 
     @property
     def name(self) -> str:
@@ -64,13 +74,24 @@ class DataSource:
         return ImageSet(tuple(paths), tuple(labels))
 
 
-def open_data(path: Path | str) -> DataSource:
-    """Read a data set: a split file (.csv/.tsv), a pre-split folder, or a folder per class."""
+@dataclass(frozen=True)
+class LabelOptions:
+    """How to read label files: forced multi-label, the label delimiter, skipping missing images."""
+
+    multilabel: bool | None = None
+    delimiter: str | None = None
+    skip_missing: bool = False
+
+
+def open_data(path: Path | str, options: LabelOptions | None = None) -> DataSource:
+    """Read a data set: a label file, a pre-split folder, or a folder per class."""
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"{root}: no such file or folder")
     if root.is_file():
-        return read_split_file(root)
+        from imclass.data.label_files import read_label_file
+
+        return read_label_file(root, options or LabelOptions())
     split_dirs = _split_folders(root)
     if split_dirs:
         return _read_presplit(root, split_dirs)
@@ -130,51 +151,3 @@ def _to_imageset(by_class: dict[str, list[Path]], classes: tuple[str, ...]) -> I
     index = {name: i for i, name in enumerate(classes)}
     pairs = [(path, index[name]) for name, files in by_class.items() for path in files]
     return ImageSet(tuple(p for p, _ in pairs), tuple(label for _, label in pairs))
-
-
-def read_split_file(path: Path) -> DataSource:
-    """A CSV/TSV with columns path,label[,split]; relative paths are against the file's folder."""
-    rows = _read_rows(path)
-    classes = tuple(sorted({label for _, label, _ in rows}))
-    if len(classes) < 2:
-        raise DataError(f"{path}: only {len(classes)} class(es); a classifier needs at least two")
-    index = {name: i for i, name in enumerate(classes)}
-    grouped: dict[str, list[tuple[Path, int]]] = {}
-    for image, label, split in rows:
-        grouped.setdefault(split, []).append((image, index[label]))
-    splits = {
-        split: ImageSet(tuple(p for p, _ in pairs), tuple(lab for _, lab in pairs))
-        for split, pairs in grouped.items()
-    }
-    return DataSource(path, classes, splits)
-
-
-def _read_rows(path: Path) -> list[tuple[Path, str, str]]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            missing = {"path", "label"} - set(reader.fieldnames or ())
-            if missing:
-                raise DataError(f"{path}: line 1: missing column(s) {', '.join(sorted(missing))}")
-            rows = [_parse_row(path, line, row) for line, row in enumerate(reader, start=2)]
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text ({error.reason})") from None
-    if not rows:
-        raise DataError(f"{path}: no rows")
-    counts = Counter(r[0] for r in rows)
-    duplicated = [p for p, n in counts.items() if n > 1]
-    if duplicated:
-        raise DataError(f"{path}: {duplicated[0]} is listed {counts[duplicated[0]]} times")
-    return rows
-
-
-def _parse_row(path: Path, line: int, row: dict) -> tuple[Path, str, str]:
-    image, label = (row.get("path") or "").strip(), (row.get("label") or "").strip()
-    if not image or not label:
-        raise DataError(f"{path}: line {line}: empty path or label")
-    split = SPLIT_FOLDERS.get((row.get("split") or "all").strip().lower(), "all")
-    full = Path(image) if Path(image).is_absolute() else path.parent / image
-    if not full.is_file():
-        raise DataError(f"{path}: line {line}: {image} does not exist (looked for {full})")
-    return full, label, split

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from imclass.data.dataset import DataSource
+from imclass.data.dataset import DataSource, label_ids
 from imclass.data.dedup import Duplicates, find_duplicates
 from imclass.data.images import UnreadableImage, load_rgb
 from imclass.data.workers import process_map
@@ -105,10 +105,11 @@ def describe_data(
     unreadable = {p: r for p, r in results.items() if isinstance(r, str)}
     counts: dict[str, dict[str, int]] = {c: {} for c in source.classes}
     for split, split_images in source.splits.items():
-        for label, n in Counter(split_images.labels).items():
+        for label, n in Counter(c for lab in split_images.labels for c in label_ids(lab)).items():
             counts[source.classes[label]][split] = n
     labels = dict(zip(images.paths, images.labels, strict=True))
-    suspicious = find_suspicious(headers, {p: source.classes[labels[p]] for p in headers})
+    first_class = {p: source.classes[label_ids(labels[p])[0]] for p in headers}
+    suspicious = find_suspicious(headers, first_class)
     duplicates = find_duplicates(list(headers), 0, split_of=split_of(source), workers=workers)
     return DataSummary(source.root, counts, headers, unreadable, suspicious, duplicates)
 

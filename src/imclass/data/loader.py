@@ -29,10 +29,11 @@ class Batch:
 class ImageFileDataset(Dataset):
     """Decodes item i of an ImageSet; a bad file yields its reason instead of a tensor."""
 
-    def __init__(self, images: ImageSet, transform, decode):
+    def __init__(self, images: ImageSet, transform, decode, num_labels: int | None = None):
         self.images = images
         self.transform = transform
         self.decode = decode
+        self.num_labels = num_labels  # set for multi-label data: targets become multi-hot
 
     def __len__(self) -> int:
         return len(self.images)
@@ -43,7 +44,14 @@ class ImageFileDataset(Dataset):
             picture = self.decode(path)
         except UnreadableImage as error:
             return None, error.reason, index
-        return self.transform(picture), self.images.labels[index], index
+        return self.transform(picture), self.target(self.images.labels[index]), index
+
+    def target(self, label):
+        if self.num_labels is None:
+            return label
+        hot = torch.zeros(self.num_labels)
+        hot[list(label)] = 1.0
+        return hot
 
 
 def collate(items) -> Batch:
@@ -55,10 +63,14 @@ def collate(items) -> Batch:
         return Batch(torch.empty(0), empty, empty, failures)
     return Batch(
         torch.stack([item[0] for item in good]),
-        torch.tensor([item[1] for item in good]),
+        _stack_targets([item[1] for item in good]),
         torch.tensor([item[2] for item in good]),
         failures,
     )
+
+
+def _stack_targets(targets) -> torch.Tensor:
+    return torch.stack(targets) if torch.is_tensor(targets[0]) else torch.tensor(targets)
 
 
 def default_workers() -> int:
@@ -76,13 +88,16 @@ def make_loader(
     workers: int | None = None,
     decode_size: int | None = None,
     decode=None,
+    num_labels: int | None = None,
 ) -> DataLoader:
     """A DataLoader of Batch objects; decode(path) -> RGB image (default: load_rgb, with
     JPEG draft decoding to decode_size); shuffling is reproducible from seed."""
     workers = default_workers() if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
-        ImageFileDataset(images, transform, decode or partial(load_rgb, min_size=decode_size)),
+        ImageFileDataset(
+            images, transform, decode or partial(load_rgb, min_size=decode_size), num_labels
+        ),
         batch_size=batch_size,
         shuffle=shuffle,
         generator=generator,

@@ -9,7 +9,7 @@ import torch
 import torchvision.transforms.v2 as T
 from PIL import Image, ImageDraw
 
-from imclass.data.dataset import ImageSet
+from imclass.data.dataset import ImageSet, label_ids
 from imclass.data.images import UnreadableImage, load_rgb
 from imclass.data.transforms import Preprocessing, picture_steps
 from imclass.files import atomic_path
@@ -20,10 +20,8 @@ CAPTION = 14  # pixels of text above each row
 def pick_images(images: ImageSet, n: int, seed: int) -> list[int]:
     """n indices spread over the classes in turn, seeded."""
     rng = np.random.default_rng(seed)
-    by_class = [
-        list(rng.permutation(np.flatnonzero(np.asarray(images.labels) == label)))
-        for label in sorted(set(images.labels))
-    ]
+    first = np.array([label_ids(label)[0] for label in images.labels])
+    by_class = [list(rng.permutation(np.flatnonzero(first == c))) for c in sorted(set(first))]
     picked = []
     while len(picked) < min(n, len(images)):
         for members in by_class:
@@ -57,7 +55,8 @@ def augment_grid(
             continue
         tiles = [original(picture)] + [augmented(picture) for _ in range(variants)]
         name = images.paths[index].name
-        caption = f"{classes[images.labels[index]]}: {name}  (original, then {preset})"
+        shown = ", ".join(classes[c] for c in label_ids(images.labels[index]))
+        caption = f"{shown}: {name}  (original, then {preset})"
         rows.append((caption, tiles))
     grid = Image.new("RGB", ((variants + 1) * size, len(rows) * (size + CAPTION)), "white")
     draw = ImageDraw.Draw(grid)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imclass.data.dataset import DataSource, ImageSet
+from imclass.data.dataset import DataSource, ImageSet, label_ids
 from imclass.errors import DataError, invalid_parameter
 from imclass.files import write_text
 
@@ -93,14 +93,28 @@ def plan_split(
         raise invalid_parameter("strategy", "split", f"one of {', '.join(STRATEGIES)}", strategy)
     keys = [(group_of or group_by_name)(p) if strategy == "group" else str(p) for p in images.paths]
     members = _merge_groups(keys, together)
-    labels = np.asarray(images.labels)
-    strata = labels if strategy != "random" else np.zeros_like(labels)
+    has = class_matrix(images.labels, len(classes))
+    strata = _strata(has) if strategy != "random" else np.zeros(len(images), dtype=int)
     sides = _assign(members, strata, {"valid": valid, "test": test}, seed)
-    _ensure_both_sides(members, labels, sides, classes, valid)
+    _ensure_both_sides(members, has, sides, classes, valid)
     if per_class is not None:
-        sides = _keep_per_class(sides, labels, per_class, seed)
+        sides = _keep_per_class(sides, has, per_class, seed)
     names = _group_names(members, keys, images.paths, strategy)
     return SplitPlan(images, tuple(classes), sides, names)
+
+
+def class_matrix(labels, num_classes: int) -> np.ndarray:
+    """(N, C) bool: image i shows class c. Labels are ints, or tuples for multi-label data."""
+    has = np.zeros((len(labels), num_classes), dtype=bool)
+    for row, label in enumerate(labels):
+        has[row, list(label_ids(label))] = True
+    return has
+
+
+def _strata(has: np.ndarray) -> np.ndarray:
+    """The class to stratify each image by: its only class, or its rarest one (multi-label)."""
+    rarity = np.where(has, has.sum(axis=0, keepdims=True), np.iinfo(np.int64).max)
+    return rarity.argmin(axis=1)
 
 
 def _merge_groups(keys: list[str], together) -> list[list[int]]:
@@ -143,33 +157,31 @@ def _assign(members, strata, fractions: dict[str, float], seed: int) -> dict[int
     return sides
 
 
-def _ensure_both_sides(members, labels, sides, classes, valid: float) -> None:
+def _ensure_both_sides(members, has, sides, classes, valid: float) -> None:
     """Each class on train and valid; moves its smallest group to valid, or names it."""
     if valid <= 0:
         return
-    for label in np.unique(labels):
-        on = {sides[i] for i in np.flatnonzero(labels == label)}
+    for label in range(has.shape[1]):
+        on = {sides[i] for i in np.flatnonzero(has[:, label])}
         if "valid" in on and "train" in on:
             continue
-        own = sorted(
-            (g for g in members if Counter(labels[g].tolist()).most_common(1)[0][0] == label),
-            key=len,
-        )
+        own = sorted((g for g in members if has[g, label].any()), key=len)
         if len(own) < 2:
             raise DataError(
                 f"class {classes[label]!r} cannot appear on both sides: all its "
-                f"{int(np.sum(labels == label))} images are in one group"
+                f"{int(has[:, label].sum())} images are in one group"
             )
         missing = "valid" if "valid" not in on else "train"
         sides.update({i: missing for i in own[0]})
 
 
-def _keep_per_class(sides, labels, per_class: int, seed: int) -> dict[int, str]:
-    """At most per_class training images per class, nested: N images are a subset of N + 1."""
+def _keep_per_class(sides, has, per_class: int, seed: int) -> dict[int, str]:
+    """per_class training images of each class (multi-label: at least), nested: the N images
+    are among the N + 1."""
     rng = np.random.default_rng(seed + 1)
     kept = {i: s for i, s in sides.items() if s != "train"}
-    for label in np.unique(labels):
-        train = [i for i in np.flatnonzero(labels == label) if sides[i] == "train"]
+    for label in range(has.shape[1]):
+        train = [i for i in np.flatnonzero(has[:, label]) if sides[i] == "train"]
         for i in rng.permutation(train)[:per_class]:
             kept[int(i)] = "train"
     return kept
@@ -188,21 +200,17 @@ def _group_names(members, keys, paths, strategy: str) -> list[str]:
 
 
 def write_split_file(plan: SplitPlan, path: Path) -> Path:
-    """path,label,split,group rows; paths relative to the file's folder."""
+    """path,label(s),split,group rows; paths relative to the file's folder; multi-label data
+    gets a `labels` column, space-separated."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "split", "group"])
+    multilabel = any(isinstance(label, tuple) for label in plan.images.labels)
+    writer.writerow(["path", "labels" if multilabel else "label", "split", "group"])
     base = path.resolve().parent
     for i in sorted(plan.sides):
-        image = plan.images.paths[i].resolve()
-        shown = os.path.relpath(image, base)
-        writer.writerow(
-            [
-                shown,
-                plan.classes[plan.images.labels[i]],
-                plan.sides[i],
-                Path(plan.groups[i]).name if os.sep in plan.groups[i] else plan.groups[i],
-            ]
-        )
+        shown = os.path.relpath(plan.images.paths[i].resolve(), base)
+        label = plan.images.labels[i]
+        names = " ".join(plan.classes[c] for c in (label if multilabel else (label,)))
+        writer.writerow([shown, names, plan.sides[i], plan.groups[i]])
     write_text(path, buffer.getvalue())
     return path

@@ -54,7 +54,11 @@ def eval_transform(pre: Preprocessing):
     return T.Compose([*picture_steps("none", pre), *_to_tensor(pre.mean, pre.std)])
 
 
-def picture_steps(preset: str, pre: Preprocessing) -> list:
+# Multi-label: a crop that drops an object makes its label wrong, so crops keep most of the image.
+CONTENT_KEEPING_CROP = 0.85
+
+
+def picture_steps(preset: str, pre: Preprocessing, *, keep_content: bool = False) -> list:
     """The steps of a preset that act on the picture (what augment-preview shows)."""
     interp = _interpolation(pre.interpolation)
     if check_augment(preset) == "none":
@@ -62,18 +66,23 @@ def picture_steps(preset: str, pre: Preprocessing) -> list:
             T.Resize(pre.resize_size, interpolation=interp, antialias=True),
             T.CenterCrop(pre.image_size),
         ]
-    return _geometric(preset, pre.image_size, interp)
+    return _geometric(preset, pre.image_size, interp, CONTENT_KEEPING_CROP if keep_content else 0)
 
 
-def train_transform(preset: str, pre: Preprocessing):
-    """The augmentation preset for training; 'none' is the evaluation transform."""
-    return T.Compose([*picture_steps(preset, pre), *_to_tensor(pre.mean, pre.std)])
+def train_transform(preset: str, pre: Preprocessing, *, keep_content: bool = False):
+    """The augmentation preset for training; 'none' is the evaluation transform.
+
+    keep_content (multi-label training): random crops keep at least 85 % of the area."""
+    steps = picture_steps(preset, pre, keep_content=keep_content)
+    return T.Compose([*steps, *_to_tensor(pre.mean, pre.std)])
 
 
-def _geometric(preset: str, size: int, interp: InterpolationMode) -> list:
+def _geometric(preset: str, size: int, interp: InterpolationMode, min_crop: float) -> list:
     if preset == "photo":
         return [
-            T.RandomResizedCrop(size, scale=(0.35, 1.0), interpolation=interp, antialias=True),
+            T.RandomResizedCrop(
+                size, scale=(max(0.35, min_crop), 1.0), interpolation=interp, antialias=True
+            ),
             T.RandomHorizontalFlip(),
             T.RandomRotation(10, interpolation=InterpolationMode.BILINEAR),
             T.ColorJitter(brightness=0.2, contrast=0.2),
@@ -81,7 +90,9 @@ def _geometric(preset: str, size: int, interp: InterpolationMode) -> list:
     if preset == "overhead":
         quarter_turns = T.RandomChoice([T.RandomRotation((a, a)) for a in (0, 90, 180, 270)])
         return [
-            T.RandomResizedCrop(size, scale=(0.5, 1.0), interpolation=interp, antialias=True),
+            T.RandomResizedCrop(
+                size, scale=(max(0.5, min_crop), 1.0), interpolation=interp, antialias=True
+            ),
             T.RandomHorizontalFlip(),
             T.RandomVerticalFlip(),
             quarter_turns,

@@ -4,24 +4,38 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imclass.data.dataset import DataSource, ImageSet, open_data
+from imclass.data.dataset import DataSource, ImageSet, LabelOptions, label_ids, open_data
 from imclass.errors import DataError
 from imclass.evaluate.metrics import classification_metrics
+from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
 from imclass.files import write_json
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.history import HISTORY_FILE, read_history
+from imclass.train.task import multi_hot
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
 
 
 def write_evaluation(
-    out_dir: Path, title: str, labels, probs, paths, classes, history: list[dict]
+    out_dir: Path,
+    title: str,
+    labels,
+    probs,
+    paths,
+    classes,
+    history: list[dict],
+    thresholds=None,
 ) -> dict:
-    """Compute the metrics and write metrics.json and report.html into out_dir."""
-    metrics = classification_metrics(labels, probs, classes)
+    """Compute the metrics and write metrics.json and report.html into out_dir.
+
+    Single-label: labels (N,) ints. Multi-label: labels (N, C) 0/1 and thresholds per class."""
+    if thresholds is not None:
+        metrics = multilabel_metrics(labels, probs, classes, thresholds)
+    else:
+        metrics = classification_metrics(labels, probs, classes)
     write_json(out_dir / METRICS_FILE, metrics)
     write_report(out_dir / REPORT_FILE, title, metrics, labels, probs, paths, history)
     return metrics
@@ -40,28 +54,44 @@ def evaluate_run(
     data: Path | str,
     out_dir: Path | str | None = None,
     reporter: Reporter | None = None,
+    options: LabelOptions | None = None,
 ) -> dict:
     """Score the run's model on DATA; writes into out_dir (default: the run directory)."""
     run_dir = Path(run_dir)
     predictor = Predictor.from_run_dir(run_dir)
-    source = open_data(data)
-    images = _in_model_classes(scored_images(source), source.classes, predictor.spec.classes)
-    probs, paths, _ = predictor.probabilities(list(images.paths), reporter, list(images.labels))
+    spec = predictor.spec
+    source = open_data(data, options)
+    if source.multilabel and not spec.multilabel:
+        raise DataError(f"{data}: multi-label data, but {run_dir} is a single-label model")
+    images = _in_model_classes(scored_images(source), source.classes, spec.classes)
+    probs, paths, _ = predictor.probabilities(list(images.paths), reporter)
     label_of = dict(zip(images.paths, images.labels, strict=True))
     labels = [label_of[p] for p in paths]
+    thresholds = None
+    if spec.multilabel:
+        sets = [label_ids(label) for label in labels]
+        labels = multi_hot(sets, len(spec.classes)).numpy().astype(int)
+        thresholds = spec.decision_thresholds()
     out = Path(out_dir) if out_dir else run_dir
     history = read_history(run_dir / HISTORY_FILE)
     title = f"imclass evaluation: {run_dir.name} on {source.name}"
-    return write_evaluation(out, title, labels, probs, paths, predictor.spec.classes, history)
+    return write_evaluation(out, title, labels, probs, paths, spec.classes, history, thresholds)
 
 
 def _in_model_classes(images: ImageSet, data_classes, model_classes) -> ImageSet:
-    """Relabel data-set class indices into the model's class order."""
-    unknown = sorted(set(data_classes[i] for i in images.labels) - set(model_classes))
+    """Relabel data-set class indices (ints, or tuples for multi-label) into the model's order."""
+    used = {data_classes[i] for label in images.labels for i in label_ids(label)}
+    unknown = sorted(used - set(model_classes))
     if unknown:
         raise DataError(
             f"class(es) {', '.join(map(repr, unknown))} are not among the model's "
             f"classes ({', '.join(model_classes)})"
         )
     index = {name: i for i, name in enumerate(model_classes)}
-    return ImageSet(images.paths, tuple(index[data_classes[i]] for i in images.labels))
+
+    def relabel(label):
+        if isinstance(label, tuple):
+            return tuple(sorted(index[data_classes[i]] for i in label))
+        return index[data_classes[label]]
+
+    return ImageSet(images.paths, tuple(relabel(label) for label in images.labels))

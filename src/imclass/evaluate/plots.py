@@ -61,9 +61,10 @@ def confusion_matrix(matrix, classes) -> bytes:
     return _png(figure)
 
 
-def one_vs_rest_curves(labels, probs, classes, kind: str) -> tuple[bytes, dict]:
-    """PR ('pr') or ROC ('roc') curves per class and micro-averaged; returns PNG and areas."""
-    onehot = np.eye(len(classes))[labels]
+def one_vs_rest_curves(onehot, probs, classes, kind: str) -> tuple[bytes, dict]:
+    """PR ('pr') or ROC ('roc') curves per class and micro-averaged; returns PNG and areas.
+
+    onehot: (N, C) 0/1 truth, one-hot for single-label data, multi-hot for multi-label."""
     figure, ax = plt.subplots(figsize=(6, 5))
     areas = {}
     columns = [(name, onehot[:, i], probs[:, i]) for i, name in enumerate(classes)]
@@ -100,5 +101,18 @@ def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
     ax.plot(confidence[filled], accuracy[filled], "o", color="red", label="mean confidence")
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
+    ax.legend()
+    return _png(figure)
+
+
+def threshold_curves(curves: dict[str, list[float]], chosen) -> bytes:
+    """Each multi-label metric against one global threshold; the chosen thresholds marked."""
+    figure, ax = plt.subplots(figsize=(7, 4))
+    for name in ("exact_match", "hamming_accuracy", "micro_f1"):
+        ax.plot(curves["threshold"], curves[name], label=name.replace("_", " "))
+    for value in sorted(set(chosen)):
+        ax.axvline(value, color="grey", linestyle=":")
+    ax.set_xlabel("threshold on probability (dotted: the thresholds in use)")
+    ax.set_ylabel("score")
     ax.legend()
     return _png(figure)

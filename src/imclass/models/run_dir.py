@@ -33,6 +33,7 @@ class ModelSpec:
     classes: tuple[str, ...]
     preprocessing: Preprocessing
     multilabel: bool = False
+    thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
 
     def to_json(self) -> dict:
         return {
@@ -41,6 +42,7 @@ class ModelSpec:
             "architecture": self.architecture,
             "classes": list(self.classes),
             "multilabel": self.multilabel,
+            "thresholds": list(self.thresholds) if self.thresholds else None,
             **{
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in asdict(self.preprocessing).items()
@@ -56,7 +58,18 @@ class ModelSpec:
             interpolation=data["interpolation"],
             crop_pct=float(data["crop_pct"]),
         )
-        return cls(data["architecture"], tuple(data["classes"]), pre, bool(data["multilabel"]))
+        thresholds = data.get("thresholds")
+        return cls(
+            data["architecture"],
+            tuple(data["classes"]),
+            pre,
+            bool(data["multilabel"]),
+            tuple(map(float, thresholds)) if thresholds else None,
+        )
+
+    def decision_thresholds(self) -> tuple[float, ...]:
+        """Multi-label thresholds on probabilities: tuned ones, else 0.5 for every class."""
+        return self.thresholds or (0.5,) * len(self.classes)
 
 
 def save_model(directory: Path | str, model: nn.Module, spec: ModelSpec) -> None:

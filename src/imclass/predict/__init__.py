@@ -1,6 +1,6 @@
 """Using a trained model: probabilities for image files, and zero-shot ImageNet predictions."""
 
 from imclass.predict.imagenet import imagenet_predictor
-from imclass.predict.predictor import Predictor, expand_paths, top_k
+from imclass.predict.predictor import Predictor, above_thresholds, expand_paths, top_k
 
-__all__ = ["Predictor", "expand_paths", "imagenet_predictor", "top_k"]
+__all__ = ["Predictor", "above_thresholds", "expand_paths", "imagenet_predictor", "top_k"]

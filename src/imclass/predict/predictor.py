@@ -40,12 +40,12 @@ class Predictor:
         model, spec = load_model(run_dir)
         return cls(model, spec, **kwargs)
 
-    def probabilities(
-        self, paths: list[Path], reporter: Reporter | None = None, labels: list[int] | None = None
-    ):
-        """(probs (N, C), readable paths, [(path, reason)] for unreadable ones)."""
+    def probabilities(self, paths: list[Path], reporter: Reporter | None = None):
+        """(probs (N, C), readable paths, [(path, reason)] for unreadable ones).
+
+        Single-label: softmax rows. Multi-label: independent sigmoids, one per class."""
         reporter = reporter or Reporter(quiet=True)
-        images = ImageSet(tuple(paths), tuple(labels or [0] * len(paths)))
+        images = ImageSet(tuple(paths), (0,) * len(paths))
         pre = self.spec.preprocessing
         loader = make_loader(
             images,
@@ -60,7 +60,7 @@ class Predictor:
         for path, reason in failures:
             reporter.warn(f"skipped {path}: {reason}")
         probs = (
-            out.values.softmax(1).numpy()
+            (out.values.sigmoid() if self.spec.multilabel else out.values.softmax(1)).numpy()
             if len(out.values)
             else np.zeros((0, len(self.spec.classes)))
         )
@@ -80,6 +80,17 @@ def expand_paths(inputs: list[Path | str]) -> list[Path]:
     if not found:
         raise DataError(f"{', '.join(map(str, inputs))}: no image files found")
     return found
+
+
+def above_thresholds(probs: np.ndarray, classes, thresholds) -> list[list[tuple[str, float]]]:
+    """For each row, every (class, probability) at or above its threshold, most probable first."""
+    rows = []
+    for row in probs:
+        chosen = [
+            (classes[c], float(row[c])) for c in range(len(classes)) if row[c] >= thresholds[c]
+        ]
+        rows.append(sorted(chosen, key=lambda pair: -pair[1]))
+    return rows
 
 
 def top_k(probs: np.ndarray, classes, k: int) -> list[list[tuple[str, float]]]:

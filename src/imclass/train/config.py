@@ -33,6 +33,7 @@ class TrainConfig:
     seed: int = 0
     early_stopping: int = 0  # phase-2 epochs without improvement before stopping; 0: never
     workers: int | None = None  # decoding processes; None: one per core beyond the first
+    threshold_objective: str = "exact_match"  # multi-label: what tuned thresholds maximise
     cache: bool | None = None  # decode cache; None: on when images are > 2x the size needed
     device: str = "auto"
 
@@ -40,6 +41,10 @@ class TrainConfig:
         self._check_positive_ints()
         self._check_fractions()
         check_augment(self.augment)
+        if self.threshold_objective not in ("exact_match", "f1"):
+            raise invalid_parameter(
+                "threshold_objective", "train", "'exact_match' or 'f1'", self.threshold_objective
+            )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise invalid_parameter("device", "train", "'auto', 'cpu' or 'cuda[:N]'", self.device)
 

@@ -103,7 +103,7 @@ def head_epoch(
     labels: torch.Tensor,
     *,
     batch_size: int,
-    loss_fn,
+    task,
     generator,
 ) -> EpochStats:
     """One epoch of the classifier alone on cached features: no backbone pass at all."""
@@ -114,12 +114,12 @@ def head_epoch(
     for chunk in order.split(batch_size):
         schedule.apply(optimizer)
         logits = head(features[chunk])
-        loss = loss_fn(logits, labels[chunk])
+        loss = task.loss(logits, labels[chunk])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total_loss += loss.item() * len(chunk)
-        correct += (logits.argmax(1) == labels[chunk]).sum().item()
+        correct += task.correct(logits, labels[chunk])
     seconds = time.perf_counter() - start
     n = len(labels)
     return EpochStats(total_loss / max(n, 1), correct / max(n, 1), n, seconds, 0.0)
@@ -132,7 +132,7 @@ def finetune_epoch(
     loader,
     device: torch.device,
     *,
-    loss_fn,
+    task,
     advance,
 ) -> tuple[EpochStats, list]:
     """One epoch of the whole network on augmented images; returns stats and failed files."""
@@ -147,12 +147,12 @@ def finetune_epoch(
             inputs, labels = to_device(batch.inputs, device), batch.labels.to(device)
             with autocast(device):
                 logits = model(inputs)
-                loss = loss_fn(logits.float(), labels)
+                loss = task.loss(logits.float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             total_loss += loss.item() * len(batch)
-            correct += (logits.argmax(1) == labels).sum().item()
+            correct += task.correct(logits, labels)
             seen += len(batch)
         rate = seen / max(time.perf_counter() - start, 1e-9)
         advance(

@@ -9,17 +9,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from imclass import __version__
-from imclass.data.dataset import open_data
+from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
 from imclass.errors import RunDirError, TrainingInterrupted
 from imclass.evaluate.evaluator import write_evaluation
-from imclass.files import write_text
+from imclass.evaluate.multilabel import tune_thresholds
+from imclass.files import write_json, write_text
+from imclass.models.run_dir import SPEC_FILE
 from imclass.progress import Reporter
 from imclass.train.checkpoint import CHECKPOINT_FILE
 from imclass.train.config import TrainConfig
@@ -46,12 +48,14 @@ def train_run(
     config: TrainConfig,
     run_dir: Path | str | None = None,
     reporter: Reporter | None = None,
+    options: LabelOptions | None = None,
 ) -> RunResult:
     """Train on DATA with config into run_dir; returns the validation metrics."""
     reporter = reporter or Reporter()
+    options = options or LabelOptions()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
-    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter)
-    _write_config(run_dir, Path(data).resolve(), config, trainer)
+    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
+    _write_config(run_dir, Path(data).resolve(), config, trainer, options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
@@ -61,8 +65,8 @@ def train_run(
 def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResult:
     """Continue an interrupted run from its checkpoint (or from scratch if it made none yet)."""
     run_dir = Path(run_dir)
-    data, config = read_config(run_dir)
-    trainer = _make_trainer(data, config, run_dir, reporter or Reporter())
+    data, config, options = read_config(run_dir)
+    trainer = _make_trainer(data, config, run_dir, reporter or Reporter(), options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         if (run_dir / CHECKPOINT_FILE).is_file():
@@ -84,21 +88,29 @@ def _interruptible(run_dir: Path) -> Iterator[None]:
         ) from None
 
 
-def _make_trainer(data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter) -> Trainer:
-    source = open_data(data)
+def _make_trainer(
+    data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter, options: LabelOptions
+) -> Trainer:
+    source = open_data(data, options)
+    for note in source.notes:
+        reporter.warn(note)
     train_set, valid_set = train_valid_sets(source, config.valid_fraction, config.seed)
+    kind = "multi-label, " if source.multilabel else ""
     reporter.line(
-        f"{source.name}: {len(source.classes)} classes, {len(train_set)} train / "
+        f"{source.name}: {kind}{len(source.classes)} classes, {len(train_set)} train / "
         f"{len(valid_set)} validation images"
     )
     return Trainer(config, source, run_dir, train_set, valid_set, reporter)
 
 
-def _write_config(run_dir: Path, data: Path, config: TrainConfig, trainer: Trainer) -> None:
+def _write_config(
+    run_dir: Path, data: Path, config: TrainConfig, trainer: Trainer, options: LabelOptions
+) -> None:
     pre = trainer.spec.preprocessing
     resolved = {
         "imclass_version": __version__,
         "data": str(data),
+        "data_options": asdict(options),
         "train": config.to_dict(),
         "resolved": {
             "classes": list(trainer.source.classes),
@@ -111,27 +123,52 @@ def _write_config(run_dir: Path, data: Path, config: TrainConfig, trainer: Train
             "train_images": len(trainer.train_set),
             "valid_images": len(trainer.valid_set),
             "split": "as given" if trainer.source.is_presplit else "stratified",
+            "multilabel": trainer.source.multilabel,
         },
     }
     write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 
-def read_config(run_dir: Path) -> tuple[Path, TrainConfig]:
+def read_config(run_dir: Path) -> tuple[Path, TrainConfig, LabelOptions]:
     path = run_dir / CONFIG_FILE
     if not path.is_file():
         raise RunDirError(f"{run_dir}: not a run directory ({CONFIG_FILE} is missing)")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Path(values["data"]), TrainConfig.from_dict(values["train"])
+        options = LabelOptions(**values.get("data_options", {}))
+        return Path(values["data"]), TrainConfig.from_dict(values["train"]), options
     except (yaml.YAMLError, KeyError, TypeError) as error:
         raise RunDirError(f"{path}: unreadable ({error})") from None
 
 
+def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
+    """Thresholds chosen on the validation split, stored in model.json for predict."""
+    objective = trainer.config.threshold_objective
+    thresholds, kind = tune_thresholds(targets, probs, objective)
+    trainer.spec = replace(trainer.spec, thresholds=thresholds)
+    write_json(trainer.run_dir / SPEC_FILE, trainer.spec.to_json())
+    shown = ", ".join(
+        f"{c} {t:.3f}" for c, t in zip(trainer.source.classes, thresholds, strict=True)
+    )
+    trainer.reporter.line(f"thresholds ({kind}, best {objective} on validation): {shown}")
+    return thresholds
+
+
 def _finish(trainer: Trainer, seconds: float) -> RunResult:
     probs, labels, paths = trainer.valid_probabilities()
+    thresholds = None
+    if trainer.task.multilabel:
+        thresholds = _tune_thresholds(trainer, labels, probs)
     title = f"imclass run {trainer.run_dir.name}: validation"
     metrics = write_evaluation(
-        trainer.run_dir, title, labels, probs, paths, trainer.source.classes, trainer.history.rows
+        trainer.run_dir,
+        title,
+        labels,
+        probs,
+        paths,
+        trainer.source.classes,
+        trainer.history.rows,
+        thresholds,
     )
     (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     bad = len(trainer.state.bad_files)

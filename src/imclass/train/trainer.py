@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from imclass.data.dataset import DataSource, ImageSet
 from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
@@ -31,6 +30,7 @@ from imclass.train.config import TrainConfig
 from imclass.train.device import pick_device, prepare, use_all_cores
 from imclass.train.history import History
 from imclass.train.loop import LrSchedule, Outputs, finetune_epoch, head_epoch, run_inference
+from imclass.train.task import make_task, multi_hot
 
 
 @dataclass
@@ -77,10 +77,13 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = create_backbone(config.model, len(source.classes))
         self.spec = ModelSpec(
-            config.model, source.classes, preprocessing_of(self.model).at_size(config.image_size)
+            config.model,
+            source.classes,
+            preprocessing_of(self.model).at_size(config.image_size),
+            multilabel=source.multilabel,
         )
         self.model = prepare(self.model, self.device)
-        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
@@ -100,13 +103,14 @@ class Trainer:
         pre = self.spec.preprocessing
         return make_loader(
             images,
-            train_transform(augment, pre),
+            train_transform(augment, pre, keep_content=self.task.multilabel),
             batch_size=self.config.batch_size,
             shuffle=shuffle,
             seed=epoch_seed,
             workers=self.config.workers,
             decode_size=pre.resize_size,
             decode=self.decode.load if self.decode else None,
+            num_labels=len(self.source.classes) if self.task.multilabel else None,
         )
 
     # ---- the recipe ---------------------------------------------------------------------------
@@ -142,7 +146,7 @@ class Trainer:
                 train.values.to(self.device),
                 train.labels.to(self.device),
                 batch_size=self.config.batch_size,
-                loss_fn=self.loss_fn,
+                task=self.task,
                 generator=generator,
             )
             with torch.inference_mode():
@@ -175,7 +179,7 @@ class Trainer:
                     schedule,
                     loader,
                     self.device,
-                    loss_fn=self.loss_fn,
+                    task=self.task,
                     advance=advance,
                 )
             self._record_failures(self.train_set, failures)
@@ -243,8 +247,8 @@ class Trainer:
     def _end_epoch(
         self, phase: str, epoch: int, stats, logits: torch.Tensor, valid: Outputs, lr: float
     ) -> bool:
-        valid_loss = nn.functional.cross_entropy(logits, valid.labels).item()
-        valid_acc = (logits.argmax(1) == valid.labels).float().mean().item()
+        valid_loss = self.task.plain_loss(logits, valid.labels)
+        valid_acc = self.task.correct(logits, valid.labels) / max(len(valid.labels), 1)
         row = self.history.add(
             phase=phase,
             epoch=epoch + 1,
@@ -259,7 +263,11 @@ class Trainer:
         improved = self.best.beaten_by(valid_acc, valid_loss)
         if improved:
             self.best = Best(
-                valid_acc, valid_loss, f"{phase} {epoch + 1}", logits.softmax(1), valid.indices
+                valid_acc,
+                valid_loss,
+                f"{phase} {epoch + 1}",
+                self.task.probabilities(logits),
+                valid.indices,
             )
             save_model(self.run_dir, self.model, self.spec)
         self.reporter.line(self.history.describe(row) + ("  *" if improved else ""))
@@ -314,6 +322,11 @@ class Trainer:
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The best epoch's validation probabilities with their labels and paths."""
         indices = self.best.indices.tolist()
-        labels = np.array([self.valid_set.labels[i] for i in indices])
+        labels = [self.valid_set.labels[i] for i in indices]
+        labels = (
+            multi_hot(labels, len(self.source.classes)).numpy()
+            if self.task.multilabel
+            else np.array(labels)
+        )
         paths = [self.valid_set.paths[i] for i in indices]
         return self.best.probs.numpy(), labels, paths

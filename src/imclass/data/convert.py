@@ -1,0 +1,71 @@
+"""Writing a data set in another layout: a folder per class, or labels.csv beside images/.
+
+Images are hard-linked where possible, else copied; never moved. File names that would
+collide get their parent folder's name in front (`can__1.jpg`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from imclass.data.dataset import DataSource, label_ids
+from imclass.data.relocate import link_or_copy
+from imclass.errors import DataError
+from imclass.files import write_text
+
+FORMATS = ("folders", "csv")
+
+
+def convert(source: DataSource, to: str, out: Path, delimiter: str = " ") -> dict[str, int]:
+    """Write source as `to` under out; returns how many files were linked and copied."""
+    if to == "folders":
+        return _to_folders(source, out)
+    if to == "csv":
+        return _to_csv(source, out, delimiter)
+    raise DataError(f"unknown target layout {to!r}; choose one of {', '.join(FORMATS)}")
+
+
+def _to_folders(source: DataSource, out: Path) -> dict[str, int]:
+    if source.multilabel:
+        raise DataError(
+            f"{source.root}: multi-label data cannot be a folder per class; use --to csv"
+        )
+    images = source.all_images()
+    ways = {"link": 0, "copy": 0}
+    names = _unique_names(images.paths)
+    for path, label in zip(images.paths, images.labels, strict=True):
+        ways[link_or_copy(path, out / source.classes[label] / names[path])] += 1
+    return ways
+
+
+def _to_csv(source: DataSource, out: Path, delimiter: str) -> dict[str, int]:
+    clashing = [c for c in source.classes if delimiter in c]
+    if clashing:
+        raise DataError(
+            f"class {clashing[0]!r} contains the label delimiter {delimiter!r}; "
+            "choose another with --label-delimiter"
+        )
+    images = source.all_images()
+    names = _unique_names(images.paths)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["filename", "labels"])
+    ways = {"link": 0, "copy": 0}
+    for path, label in zip(images.paths, images.labels, strict=True):
+        ways[link_or_copy(path, out / "images" / names[path])] += 1
+        writer.writerow([names[path], delimiter.join(source.classes[i] for i in label_ids(label))])
+    write_text(out / "labels.csv", buffer.getvalue())
+    return ways
+
+
+def _unique_names(paths) -> dict[Path, str]:
+    """Each file's name, with its folder's name in front where names repeat."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        counts[path.name] = counts.get(path.name, 0) + 1
+    names = {p: p.name if counts[p.name] == 1 else f"{p.parent.name}__{p.name}" for p in paths}
+    if len(set(names.values())) != len(names):
+        raise DataError("file names repeat even with their folder names; rename them first")
+    return names
