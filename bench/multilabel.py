@@ -80,7 +80,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fridge", type=Path)
     parser.add_argument("--composites", type=int, default=500)
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a TrainConfig default, e.g. image_size=320",
+    )
     args = parser.parse_args()
+    config = TrainConfig(
+        **{
+            k: type(getattr(TrainConfig(), k) or 0)(v)
+            for k, v in (item.split("=", 1) for item in args.set)
+        }
+    )
     train_photos, held_photos = photo_sides(args.fridge)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -94,7 +107,7 @@ def main() -> None:
             flush=True,
         )
         start = time.perf_counter()
-        result = train_run(train_file, TrainConfig(), work / "run", Reporter(quiet=True))
+        result = train_run(train_file, config, work / "run", Reporter(quiet=True))
         seconds = time.perf_counter() - start
         tuned = evaluate_run(work / "run", held_file, work / "eval")
         at_half = _at_half(work / "run", held_file, tuned["classes"])
@@ -106,6 +119,11 @@ def main() -> None:
         print(
             f"held-out, {name}: exact match {m['exact_match']:.4f}, Hamming accuracy "
             f"{m['hamming_accuracy']:.4f}, micro F1 {m['micro_f1']:.4f}, mAP {m['mAP']:.4f}"
+        )
+    for name, m in tuned["per_label"].items():
+        print(
+            f"  {name}: F1 {m['f1']:.3f}, AP {m['average_precision']:.3f}, threshold "
+            f"{m['threshold']:.3f}, missed {m['fn']}, added {m['fp']}"
         )
     print(
         "targets: exact match >= 0.80, Hamming >= 0.95, tuned >= 0.5 on exact match: "

@@ -34,6 +34,7 @@ class ModelSpec:
     preprocessing: Preprocessing
     multilabel: bool = False
     thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
+    global_pool: str = "avg"  # timm pooling before the head; multi-label uses "avgmax"
 
     def to_json(self) -> dict:
         return {
@@ -43,6 +44,7 @@ class ModelSpec:
             "classes": list(self.classes),
             "multilabel": self.multilabel,
             "thresholds": list(self.thresholds) if self.thresholds else None,
+            "global_pool": self.global_pool,
             **{
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in asdict(self.preprocessing).items()
@@ -65,6 +67,7 @@ class ModelSpec:
             pre,
             bool(data["multilabel"]),
             tuple(map(float, thresholds)) if thresholds else None,
+            data.get("global_pool", "avg"),
         )
 
     def decision_thresholds(self) -> tuple[float, ...]:
@@ -102,6 +105,8 @@ def load_model(directory: Path | str) -> tuple[nn.Module, ModelSpec]:
     if not path.is_file():
         raise RunDirError(f"{directory}: {WEIGHTS_FILE} is missing")
     model = create_backbone(spec.architecture, len(spec.classes), pretrained=False)
+    if spec.global_pool != "avg":
+        model.reset_classifier(len(spec.classes), global_pool=spec.global_pool)
     try:
         model.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, OSError) as error:

@@ -11,7 +11,7 @@ epoch makes an interrupted run resumable.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,12 +76,14 @@ class Trainer:
         use_all_cores()
         torch.manual_seed(config.seed)
         self.model = create_backbone(config.model, len(source.classes))
-        self.spec = ModelSpec(
-            config.model,
-            source.classes,
-            preprocessing_of(self.model).at_size(config.image_size),
-            multilabel=source.multilabel,
-        )
+        pre = preprocessing_of(self.model).at_size(config.image_size)
+        pool = "avg"
+        if source.multilabel:
+            # Several objects per image: a centre crop could cut one off, and a small object
+            # is diluted by average pooling; half max pooling answers "is it anywhere?".
+            pre, pool = replace(pre, crop_pct=1.0), "avgmax"
+            self.model.reset_classifier(len(source.classes), global_pool=pool)
+        self.spec = ModelSpec(config.model, source.classes, pre, source.multilabel, None, pool)
         self.model = prepare(self.model, self.device)
         self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
