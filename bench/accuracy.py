@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +26,9 @@ from imclass.data.dataset import open_data  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from settings import add_set_option, config_from  # noqa: E402
 
 
 def timed_run(data: Path, run_dir: Path, config: TrainConfig) -> tuple[float, float, str]:
@@ -78,19 +82,9 @@ def main() -> None:
     parser.add_argument("data_root", type=Path)
     parser.add_argument("--only", choices=["fridge", "hymenoptera"])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a TrainConfig default, e.g. lr=5e-4",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
-    overrides = {
-        k: type(getattr(TrainConfig(), k) or 0)(v)
-        for k, v in (item.split("=", 1) for item in args.set)
-    }
-    config = TrainConfig(**overrides)
+    config = config_from(args.set)
     with tempfile.TemporaryDirectory() as work:
         if args.only in (None, "fridge"):
             fridge(args.data_root.resolve(), Path(work), args.folds, config)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +31,10 @@ from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
 from imclass.predict.predictor import Predictor  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
-from imclass.train.config import TrainConfig  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from settings import add_set_option, config_from  # noqa: E402
 
 CELL = 112  # four cells make one 224 x 224 composite
 
@@ -80,20 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fridge", type=Path)
     parser.add_argument("--composites", type=int, default=500)
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a TrainConfig default, e.g. image_size=320",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
-    config = TrainConfig(
-        **{
-            k: type(getattr(TrainConfig(), k) or 0)(v)
-            for k, v in (item.split("=", 1) for item in args.set)
-        }
-    )
+    config = config_from(args.set)
     train_photos, held_photos = photo_sides(args.fridge)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)

@@ -108,7 +108,8 @@ def test_predict_gives_every_label_above_its_threshold(trained, composites, tmp_
     from_cli = json.loads(result.stdout)[0]["predictions"]
     assert sorted(p["class"] for p in from_cli) == sorted(expected[0])
     assert [p["probability"] for p in from_cli] == sorted(
-        (p["probability"] for p in from_cli), reverse=True)
+        (p["probability"] for p in from_cli), reverse=True
+    )
 
 
 def test_evaluate_on_a_labels_file(trained, composites, tmp_path):

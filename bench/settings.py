@@ -1,0 +1,28 @@
+"""`--set NAME=VALUE` overrides of TrainConfig defaults, shared by the training benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+
+from imclass.train.config import TrainConfig
+
+
+def add_set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a TrainConfig default, e.g. lr=5e-4 image_size=320",
+    )
+
+
+def config_from(items: list[str]) -> TrainConfig:
+    """TrainConfig with each NAME=VALUE converted to the type of that setting's default."""
+    defaults = TrainConfig()
+    return TrainConfig(
+        **{
+            name: type(getattr(defaults, name) or 0)(value)
+            for name, value in (item.split("=", 1) for item in items)
+        }
+    )
