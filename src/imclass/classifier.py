@@ -43,6 +43,8 @@ class ImageClassifier:
         early_stopping: int = 0,
         device: str = "auto",
         workers: int | None = None,
+        cache: bool | None = None,
+        threshold_objective: str = TrainConfig.threshold_objective,
         run_dir: str | Path | None = None,
         verbose: bool = True,
     ):
@@ -58,6 +60,8 @@ class ImageClassifier:
         self.early_stopping = early_stopping
         self.device = device
         self.workers = workers
+        self.cache = cache
+        self.threshold_objective = threshold_objective
         self.run_dir = run_dir
         self.verbose = verbose
 
