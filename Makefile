@@ -26,3 +26,4 @@ bench: setup
 	$(PY) bench/accuracy.py ../shared/data
 	$(PY) bench/train_speed.py ../shared/data/hymenoptera
 	$(PY) bench/dedup_speed.py ../shared/data/hymenoptera
+	$(PY) bench/multilabel.py ../shared/data/fridgeObjects
