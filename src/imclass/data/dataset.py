@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from imclass.data.images import IMAGE_EXTENSIONS, is_image_file
 from imclass.errors import DataError
 
@@ -25,6 +27,14 @@ SPLIT_FOLDERS = {
 def label_ids(label) -> tuple[int, ...]:
     """The class indices of one image's label: (label,) for single-label data."""
     return label if isinstance(label, tuple) else (label,)
+
+
+def multi_hot(labels, num_classes: int) -> np.ndarray:
+    """(N, num_classes) float32 0/1: row i marks the classes of image i (int or tuple labels)."""
+    hot = np.zeros((len(labels), num_classes), dtype=np.float32)
+    for row, label in enumerate(labels):
+        hot[row, list(label_ids(label))] = 1.0
+    return hot
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from imclass.data.dataset import ImageSet
+from imclass.data.dataset import ImageSet, multi_hot
 from imclass.data.images import UnreadableImage, load_rgb
 from imclass.data.workers import cpu_cores
 
@@ -49,9 +49,7 @@ class ImageFileDataset(Dataset):
     def target(self, label):
         if self.num_labels is None:
             return label
-        hot = torch.zeros(self.num_labels)
-        hot[list(label)] = 1.0
-        return hot
+        return torch.from_numpy(multi_hot([label], self.num_labels)[0])
 
 
 def collate(items) -> Batch:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imclass.data.dataset import DataSource, ImageSet, label_ids
+from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.errors import DataError, invalid_parameter
 from imclass.files import write_text
 
@@ -93,7 +93,7 @@ def plan_split(
         raise invalid_parameter("strategy", "split", f"one of {', '.join(STRATEGIES)}", strategy)
     keys = [(group_of or group_by_name)(p) if strategy == "group" else str(p) for p in images.paths]
     members = _merge_groups(keys, together)
-    has = class_matrix(images.labels, len(classes))
+    has = multi_hot(images.labels, len(classes)).astype(bool)
     strata = _strata(has) if strategy != "random" else np.zeros(len(images), dtype=int)
     sides = _assign(members, strata, {"valid": valid, "test": test}, seed)
     _ensure_both_sides(members, has, sides, classes, valid)
@@ -101,14 +101,6 @@ def plan_split(
         sides = _keep_per_class(sides, has, per_class, seed)
     names = _group_names(members, keys, images.paths, strategy)
     return SplitPlan(images, tuple(classes), sides, names)
-
-
-def class_matrix(labels, num_classes: int) -> np.ndarray:
-    """(N, C) bool: image i shows class c. Labels are ints, or tuples for multi-label data."""
-    has = np.zeros((len(labels), num_classes), dtype=bool)
-    for row, label in enumerate(labels):
-        has[row, list(label_ids(label))] = True
-    return has
 
 
 def _strata(has: np.ndarray) -> np.ndarray:

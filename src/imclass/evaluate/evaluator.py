@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imclass.data.dataset import DataSource, ImageSet, LabelOptions, label_ids, open_data
+from imclass.data.dataset import (
+    DataSource,
+    ImageSet,
+    LabelOptions,
+    label_ids,
+    multi_hot,
+    open_data,
+)
 from imclass.errors import DataError
 from imclass.evaluate.metrics import classification_metrics
 from imclass.evaluate.multilabel import multilabel_metrics
@@ -13,7 +20,6 @@ from imclass.files import write_json
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.history import HISTORY_FILE, read_history
-from imclass.train.task import multi_hot
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
@@ -69,8 +75,7 @@ def evaluate_run(
     labels = [label_of[p] for p in paths]
     thresholds = None
     if spec.multilabel:
-        sets = [label_ids(label) for label in labels]
-        labels = multi_hot(sets, len(spec.classes)).numpy().astype(int)
+        labels = multi_hot(labels, len(spec.classes)).astype(int)
         thresholds = spec.decision_thresholds()
     out = Path(out_dir) if out_dir else run_dir
     history = read_history(run_dir / HISTORY_FILE)

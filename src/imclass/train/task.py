@@ -51,11 +51,3 @@ class MultiLabel:
 
 def make_task(multilabel: bool, num_classes: int, label_smoothing: float):
     return (MultiLabel if multilabel else SingleLabel)(num_classes, label_smoothing)
-
-
-def multi_hot(labels, num_classes: int) -> torch.Tensor:
-    """(N, num_classes) float 0/1 from tuples of label indices."""
-    out = torch.zeros(len(labels), num_classes)
-    for row, ids in enumerate(labels):
-        out[row, list(ids)] = 1.0
-    return out

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from imclass.data.dataset import DataSource, ImageSet
+from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
 from imclass.data.transforms import train_transform
@@ -30,7 +30,7 @@ from imclass.train.config import TrainConfig
 from imclass.train.device import pick_device, prepare, use_all_cores
 from imclass.train.history import History
 from imclass.train.loop import LrSchedule, Outputs, finetune_epoch, head_epoch, run_inference
-from imclass.train.task import make_task, multi_hot
+from imclass.train.task import make_task
 
 
 @dataclass
@@ -326,7 +326,7 @@ class Trainer:
         indices = self.best.indices.tolist()
         labels = [self.valid_set.labels[i] for i in indices]
         labels = (
-            multi_hot(labels, len(self.source.classes)).numpy()
+            multi_hot(labels, len(self.source.classes))
             if self.task.multilabel
             else np.array(labels)
         )
