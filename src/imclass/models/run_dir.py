@@ -18,7 +18,7 @@ from imclass import __version__
 from imclass.data.transforms import Preprocessing
 from imclass.errors import RunDirError
 from imclass.files import atomic_path, write_json
-from imclass.models.backbones import create_backbone
+from imclass.models.heads import build_model
 
 WEIGHTS_FILE = "model.safetensors"
 SPEC_FILE = "model.json"
@@ -34,7 +34,7 @@ class ModelSpec:
     preprocessing: Preprocessing
     multilabel: bool = False
     thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
-    global_pool: str = "avg"  # timm pooling before the head; multi-label uses "avgmax"
+    global_pool: str = "avg"  # the head (models/heads.py): "avg" timm's own, "csra" multi-label
 
     def to_json(self) -> dict:
         return {
@@ -104,9 +104,7 @@ def load_model(directory: Path | str) -> tuple[nn.Module, ModelSpec]:
     path = Path(directory) / WEIGHTS_FILE
     if not path.is_file():
         raise RunDirError(f"{directory}: {WEIGHTS_FILE} is missing")
-    model = create_backbone(spec.architecture, len(spec.classes), pretrained=False)
-    if spec.global_pool != "avg":
-        model.reset_classifier(len(spec.classes), global_pool=spec.global_pool)
+    model = build_model(spec.architecture, len(spec.classes), spec.global_pool, pretrained=False)
     try:
         model.load_state_dict(load_file(str(path)))
     except (SafetensorError, RuntimeError, OSError) as error:

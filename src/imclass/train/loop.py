@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from imclass.train.device import autocast, to_device
+from imclass.train.device import autocast, pieces, to_device
 from imclass.train.schedule import set_learning_rates, warmup_cosine
 
 
@@ -74,14 +74,16 @@ def run_inference(
     for batch in loader:
         failures += batch.failures
         if len(batch):
-            with autocast(device):
-                inputs = to_device(batch.inputs, device)
-                out = (
-                    model.forward_head(model.forward_features(inputs), pre_logits=True)
-                    if features
-                    else model(inputs)
-                )
-            values.append(out.float().cpu())
+            for piece in batch.inputs.split(pieces(batch.inputs, device)):
+                with autocast(device):
+                    inputs = to_device(piece, device)
+                    out = (
+                        model.forward_head(model.forward_features(inputs), pre_logits=True)
+                        if features
+                        else model(inputs)
+                    )
+                # unpooled maps (class-attention heads) are cached at half the memory
+                values.append(out.cpu().half() if features and out.ndim > 2 else out.float().cpu())
             labels.append(batch.labels)
             indices.append(batch.indices)
         advance(len(batch) + len(batch.failures))
@@ -113,7 +115,7 @@ def head_epoch(
     total_loss, correct = 0.0, 0
     for chunk in order.split(batch_size):
         schedule.apply(optimizer)
-        logits = head(features[chunk])
+        logits = head(features[chunk].float())
         loss = task.loss(logits, labels[chunk])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -144,15 +146,10 @@ def finetune_epoch(
         failures += batch.failures
         schedule.apply(optimizer)  # every batch, so a resumed run finds the same step
         if len(batch) > 1:  # a batch of one gives no useful gradient statistics: skipped
-            inputs, labels = to_device(batch.inputs, device), batch.labels.to(device)
-            with autocast(device):
-                logits = model(inputs)
-                loss = task.loss(logits.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss, right = accumulate_gradients(model, optimizer, batch, device, task)
             optimizer.step()
-            total_loss += loss.item() * len(batch)
-            correct += task.correct(logits, labels)
+            total_loss += loss * len(batch)
+            correct += right
             seen += len(batch)
         rate = seen / max(time.perf_counter() - start, 1e-9)
         advance(
@@ -164,3 +161,22 @@ def finetune_epoch(
     seconds = time.perf_counter() - start
     stats = EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen, seconds, data_wait)
     return stats, failures
+
+
+def accumulate_gradients(model: nn.Module, optimizer, batch, device: torch.device, task):
+    """The gradient of the batch's mean loss, summed over pieces of the batch (small ones on
+    the CPU: faster and lighter, see device.pieces). With BatchNorm statistics frozen every
+    image is processed independently, so this is the whole batch's gradient.
+    Returns the batch's mean loss and how many of its images were right."""
+    optimizer.zero_grad(set_to_none=True)
+    size = pieces(batch.inputs, device)
+    total, correct = 0.0, 0
+    for inputs, labels in zip(batch.inputs.split(size), batch.labels.split(size), strict=True):
+        inputs, labels = to_device(inputs, device), labels.to(device)
+        with autocast(device):
+            logits = model(inputs)
+            loss = task.loss(logits.float(), labels) * (len(labels) / len(batch))
+        loss.backward()
+        total += loss.item()
+        correct += task.correct(logits, labels)
+    return total, correct
