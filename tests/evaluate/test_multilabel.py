@@ -58,3 +58,13 @@ def test_well_separated_data_keeps_half():
     targets = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
     probs = targets * 0.98 + 0.01
     assert tune_thresholds(targets, probs) == ((0.5, 0.5), "0.5")
+
+
+def test_a_gain_of_one_image_does_not_buy_new_thresholds():
+    targets = np.array([[1, 0]] * 20 + [[0, 1]] * 20)
+    probs = targets * 0.9 + 0.05
+    probs[0, 0] = 0.3  # one image that a threshold of 0.3 would get right
+    assert tune_thresholds(targets, probs) == ((0.5, 0.5), "0.5")
+    probs[1, 0] = probs[2, 0] = 0.3  # three: a real pattern
+    thresholds, kind = tune_thresholds(targets, probs)
+    assert kind == "global" and 0.05 < thresholds[0] <= 0.3

@@ -12,6 +12,7 @@ from sklearn import metrics as skm
 
 OBJECTIVES = ("exact_match", "f1")
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+MIN_GAIN_IMAGES = 2  # a finer choice of thresholds must get this many more images right
 
 
 def decide(probs: np.ndarray, thresholds) -> np.ndarray:
@@ -38,11 +39,13 @@ def score(objective: str, targets, predicted) -> float:
 def tune_thresholds(targets, probs, objective: str = "exact_match") -> tuple[tuple, str]:
     """Thresholds for the objective on validation data: 0.5, one global, or one per label.
 
-    The simplest of the three wins unless a finer one scores strictly better, which keeps
-    small validation sets from buying noise with 2 x C free parameters.
+    The simplest of the three wins unless a finer one scores better by at least two images'
+    worth (and 1 %), which keeps small validation sets from buying noise with C free
+    parameters: a gain of one image is what any threshold finds by chance.
     """
     targets, probs = np.asarray(targets), np.asarray(probs)
     labels = probs.shape[1]
+    margin = max(MIN_GAIN_IMAGES / max(len(targets), 1), 0.01)
     best_global = max(GRID, key=lambda t: (score(objective, targets, probs >= t), -abs(t - 0.5)))
     per_label = _per_label(targets, probs, objective, float(best_global))
     candidates = [
@@ -54,7 +57,7 @@ def tune_thresholds(targets, probs, objective: str = "exact_match") -> tuple[tup
     for name, thresholds in candidates[1:]:
         if (
             score(objective, targets, decide(probs, thresholds))
-            > score(objective, targets, decide(probs, chosen[1])) + 1e-12
+            >= score(objective, targets, decide(probs, chosen[1])) + margin - 1e-12
         ):
             chosen = (name, thresholds)
     return tuple(round(float(t), 3) for t in chosen[1]), chosen[0]
