@@ -17,7 +17,6 @@ import numpy as np
 
 from imclass.data.dataset import LabelOptions
 from imclass.errors import NotFittedError
-from imclass.models.backbones import DEFAULT_MODEL
 from imclass.models.run_dir import load_model, save_model
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
@@ -30,7 +29,7 @@ class ImageClassifier:
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
+        model: str | None = None,
         *,
         epochs: int = TrainConfig.epochs,
         head_epochs: int = TrainConfig.head_epochs,

@@ -47,11 +47,16 @@ def main() -> None:
 
 
 def _train_options(function):
+    from imclass.models import DEFAULT_MODEL, MULTILABEL_MODEL
     from imclass.train.config import TrainConfig
 
     d = TrainConfig()
     options = [
-        click.option("--model", default=d.model, show_default=True, help="any timm model name"),
+        click.option(
+            "--model",
+            default=d.model,
+            help=f"any timm model name [default: {DEFAULT_MODEL}; {MULTILABEL_MODEL} multi-label]",
+        ),
         click.option(
             "--epochs",
             type=int,
@@ -71,7 +76,7 @@ def _train_options(function):
             "--image-size",
             type=int,
             default=None,
-            help="input size [default: the backbone's pretrained size]",
+            help="input size [default: the backbone's pretrained size; 1.5x multi-label]",
         ),
         click.option(
             "--lr",
@@ -314,7 +319,7 @@ def models():
 
     table = Table("model", "offline now", "input size", "parameters")
     for row in list_backbones():
-        name = row["name"] + (" (default)" if row["default"] else "")
+        name = row["name"] + (f" (default{row['default']})" if row["default"] is not None else "")
         table.add_row(
             name,
             "yes" if row["offline"] else "no (needs the hub)",

@@ -14,7 +14,7 @@ from torch import nn
 
 from imclass.data.transforms import Preprocessing
 from imclass.errors import ModelError, did_you_mean
-from imclass.models import DEFAULT_MODEL, offline_weights
+from imclass.models import DEFAULT_MODEL, MULTILABEL_MODEL, offline_weights
 
 # Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
 POPULAR_MODELS = (
@@ -26,6 +26,9 @@ POPULAR_MODELS = (
     "regnety_016",
     "vit_small_patch16_224",
 )
+
+# `imclass models` marks the defaults: "" the default, ", multi-label" the multi-label one.
+DEFAULTS = {DEFAULT_MODEL: "", MULTILABEL_MODEL: ", multi-label"}
 
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:
@@ -155,7 +158,7 @@ def list_backbones() -> list[dict]:
                 "offline": usable_offline(name),
                 "input_size": int(cfg.input_size[-1]),
                 "parameters": parameter_count(name),
-                "default": name == DEFAULT_MODEL,
+                "default": DEFAULTS.get(name),
             }
         )
     return rows

@@ -10,15 +10,14 @@ from dataclasses import asdict, dataclass, fields
 
 from imclass.data.presets import check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
-from imclass.models import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Resolved settings of one training run; written to the run's config.yaml."""
 
-    model: str = DEFAULT_MODEL
-    image_size: int | None = None  # None: the backbone's pretrained input size
+    model: str | None = None  # None: DEFAULT_MODEL, or MULTILABEL_MODEL for multi-label data
+    image_size: int | None = None  # None: the backbone's pretrained size (x1.5 multi-label)
     head_epochs: int = 30  # phase 1 on cached features: a linear layer, milliseconds an epoch
     epochs: int = 5  # phase 2, whole network; 5 reached the best epoch on both shared sets
     batch_size: int = 32

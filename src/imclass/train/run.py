@@ -113,6 +113,7 @@ def _write_config(
         "data_options": asdict(options),
         "train": config.to_dict(),
         "resolved": {
+            "model": trainer.spec.architecture,
             "classes": list(trainer.source.classes),
             "image_size": pre.image_size,
             "mean": list(pre.mean),

@@ -22,7 +22,9 @@ from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
 from imclass.data.transforms import train_transform
 from imclass.errors import DataError
-from imclass.models.backbones import create_backbone, preprocessing_of
+from imclass.models import default_image_size, default_model
+from imclass.models.backbones import preprocessing_of
+from imclass.models.heads import CLASS_ATTENTION, build_model
 from imclass.models.run_dir import ModelSpec, save_model
 from imclass.progress import Reporter
 from imclass.train import checkpoint as ckpt
@@ -75,15 +77,16 @@ class Trainer:
         self.device = pick_device(config.device)
         use_all_cores()
         torch.manual_seed(config.seed)
-        self.model = create_backbone(config.model, len(source.classes))
-        pre = preprocessing_of(self.model).at_size(config.image_size)
-        pool = "avg"
+        # Several objects per image: a centre crop could cut one off, and pooling before the
+        # head mixes them; class attention scores every location (models/heads.py).
+        pool = CLASS_ATTENTION if source.multilabel else "avg"
+        name = config.model or default_model(source.multilabel)
+        self.model = build_model(name, len(source.classes), pool)
+        pre = preprocessing_of(self.model)
+        pre = pre.at_size(config.image_size or default_image_size(pre.image_size, pool != "avg"))
         if source.multilabel:
-            # Several objects per image: a centre crop could cut one off, and a small object
-            # is diluted by average pooling; half max pooling answers "is it anywhere?".
-            pre, pool = replace(pre, crop_pct=1.0), "avgmax"
-            self.model.reset_classifier(len(source.classes), global_pool=pool)
-        self.spec = ModelSpec(config.model, source.classes, pre, source.multilabel, None, pool)
+            pre = replace(pre, crop_pct=1.0)
+        self.spec = ModelSpec(name, source.classes, pre, source.multilabel, None, pool)
         self.model = prepare(self.model, self.device)
         self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
