@@ -319,7 +319,7 @@ def models():
 
     table = Table("model", "offline now", "input size", "parameters")
     for row in list_backbones():
-        name = row["name"] + (f" (default{row['default']})" if row["default"] is not None else "")
+        name = row["name"] + (f" ({row['default']})" if row["default"] else "")
         table.add_row(
             name,
             "yes" if row["offline"] else "no (needs the hub)",

@@ -19,7 +19,7 @@ def test_hub_model_offline_is_a_clear_error_not_a_hang(monkeypatch):
 def test_models_listing_marks_the_offline_default():
     rows = {row["name"]: row for row in list_backbones()}
     default = rows["tf_efficientnet_lite0"]
-    assert default["offline"] and default["default"] == ""
+    assert default["offline"] and default["default"] == "default"
     assert default["input_size"] == 224
     assert 4_600_000 < default["parameters"] < 4_700_000
     assert rows["resnet50"]["parameters"] == 25_557_032

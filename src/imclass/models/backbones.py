@@ -27,8 +27,8 @@ POPULAR_MODELS = (
     "vit_small_patch16_224",
 )
 
-# `imclass models` marks the defaults: "" the default, ", multi-label" the multi-label one.
-DEFAULTS = {DEFAULT_MODEL: "", MULTILABEL_MODEL: ", multi-label"}
+# How `imclass models` marks the defaults.
+DEFAULTS = {DEFAULT_MODEL: "default", MULTILABEL_MODEL: "default, multi-label"}
 
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:

@@ -37,7 +37,7 @@ class ClassAttentionHead(nn.Module):
             locations = features
         else:  # already pooled
             locations = features[:, None]
-        scores = self.fc(locations.to(self.fc.weight.dtype))
+        scores = self.fc(locations)
         return scores.mean(1) + self.lam * scores.amax(1)
 
 

@@ -83,7 +83,8 @@ class Trainer:
         name = config.model or default_model(source.multilabel)
         self.model = build_model(name, len(source.classes), pool)
         pre = preprocessing_of(self.model)
-        pre = pre.at_size(config.image_size or default_image_size(pre.image_size, pool != "avg"))
+        size = config.image_size or default_image_size(pre.image_size, source.multilabel)
+        pre = pre.at_size(size)
         if source.multilabel:
             pre = replace(pre, crop_pct=1.0)
         self.spec = ModelSpec(name, source.classes, pre, source.multilabel, None, pool)
@@ -142,20 +143,23 @@ class Trainer:
         schedule = LrSchedule(
             [self.config.head_lr], steps, int(steps * self.config.warmup_fraction)
         )
+        # moved once; unpooled maps stay half precision in memory, head_epoch widens each batch
+        train_values, train_labels = train.values.to(self.device), train.labels.to(self.device)
+        valid_values = valid.values.to(self.device).float()
         for epoch in range(epochs):
             generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)
             stats = head_epoch(
                 head,
                 optimizer,
                 schedule,
-                train.values.to(self.device),
-                train.labels.to(self.device),
+                train_values,
+                train_labels,
                 batch_size=self.config.batch_size,
                 task=self.task,
                 generator=generator,
             )
             with torch.inference_mode():
-                logits = head.eval()(valid.values.to(self.device)).float().cpu()
+                logits = head.eval()(valid_values).float().cpu()
             self._end_epoch("head", epoch, stats, logits, valid, optimizer.param_groups[0]["lr"])
         self.state.phase, self.state.epochs_done = "finetune", 0
         self._checkpoint(None)
