@@ -4,8 +4,11 @@ import csv
 import json
 import shutil
 
+import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from imclass.cli import main
 from tests.conftest import colour_image, make_image_folder, scene
 from tests.test_cli import run_cli
 
@@ -121,3 +124,101 @@ def test_downsize_and_augment_preview(tmp_path):
     )
     assert preview.returncode == 0, preview.stderr
     assert Image.open(tmp_path / "grid.png").size == (5 * 64, 2 * (64 + 14))
+
+
+def invoke(*args):
+    """The command in this process (faster than a subprocess), stdout and stderr apart."""
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(params=["flat", "one class"])
+def unlabelled(request, tmp_path):
+    """Scraped images: directly in the folder, or in a single class folder; (root, image folder).
+    Three distinct photos, one exact copy, one 1.92-megapixel photo."""
+    root = tmp_path / "scraped"
+    folder = root if request.param == "flat" else root / "cats"
+    folder.mkdir(parents=True)
+    for i in range(3):
+        scene(i).save(folder / f"img{i}.jpg")
+    shutil.copy(folder / "img0.jpg", folder / "img0_copy.jpg")
+    scene(9, (1600, 1200)).save(folder / "big.jpg")
+    return root, folder
+
+
+def test_info_on_unlabelled_images_reports_without_class_advice(unlabelled, tmp_path):
+    root, folder = unlabelled
+    result = invoke("info", root, "--report", tmp_path / "info.json")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "info.json").read_text())
+    flat = folder == root
+    assert report["classes"] == ({} if flat else {"cats": {"all": 5}})
+    assert report["unlabelled"] == (5 if flat else 0)
+    assert report["imbalance_ratio"] is None
+    assert report["formats"] == {"JPEG": 5} and report["duplicate_groups"] == 1
+    advice = " ".join(report["advice"])
+    assert "per class usually works" not in advice and "imbalanced" not in advice
+    assert "1 exact duplicate file(s)" in advice
+    assert ("5 images without a class" if flat else "1 class ('cats')") in result.stdout
+
+
+def test_verify_on_unlabelled_images(unlabelled):
+    root, folder = unlabelled
+    assert invoke("verify", root).exit_code == 0
+    (folder / "empty.jpg").write_bytes(b"")
+    result = invoke("verify", root)
+    assert result.exit_code == 1
+    assert "empty.jpg: zero bytes" in result.stdout
+    assert "5 of 6 images readable; 1 problem(s)" in result.stdout
+
+
+def test_dedup_on_unlabelled_images(unlabelled, tmp_path):
+    root, folder = unlabelled
+    result = invoke("dedup", root, "--action", "clean", "--to", tmp_path / "clean")
+    assert result.exit_code == 0, result.output
+    assert "1 group(s), 1 redundant file(s)" in result.stdout
+    kept = sorted(p.relative_to(tmp_path / "clean") for p in (tmp_path / "clean").rglob("*.jpg"))
+    assert len(kept) == 4 and all(p.parent == folder.relative_to(root) for p in kept)
+
+
+def test_downsize_on_unlabelled_images_keeps_the_layout(unlabelled, tmp_path):
+    root, folder = unlabelled
+    result = invoke("downsize", root, tmp_path / "small", "--max-megapixels", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 resized, 4 hard-linked" in result.stdout
+    copy = tmp_path / "small" / folder.relative_to(root)
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in folder.iterdir())
+    assert Image.open(copy / "big.jpg").size == (1154, 866)
+
+
+def test_training_still_needs_two_classes(unlabelled, tmp_path):
+    root, folder = unlabelled
+    result = invoke("train", root, "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    expected = "5 images but no class folders" if folder == root else "only one class ('cats')"
+    assert expected in result.stderr
+
+
+def test_a_misspelt_split_in_a_split_file_is_one_line_before_training(tmp_path):
+    make_image_folder(tmp_path / "data", ("red", "blue"), per_class=2)
+    (tmp_path / "split.csv").write_text(
+        "path,label,split\ndata/red/red_0.png,red,train\ndata/blue/blue_0.png,blue,train\n"
+        "data/red/red_1.png,red,vaild\ndata/blue/blue_1.png,blue,vaild\n"
+    )
+    result = run_cli("train", tmp_path / "split.csv", "--out", tmp_path / "run")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'split.csv'}: line 4: unknown split 'vaild'; expected train, "
+        "valid (or val, validation) or test. Did you mean 'valid'?"
+    )
+
+
+def test_downsize_of_a_folder_holding_labels_csv_keeps_images_in_images(tmp_path):
+    data = tmp_path / "fridge"
+    (data / "images").mkdir(parents=True)
+    for i, name in enumerate(("a", "b")):
+        scene(i).save(data / "images" / f"{name}.jpg")
+    (data / "labels.csv").write_text("filename,labels\na.jpg,can milk\nb.jpg,carton\n")
+    result = invoke("downsize", data, tmp_path / "small")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path / "small") for p in (tmp_path / "small").rglob("*"))
+    assert [p.as_posix() for p in written] == ["images", "images/a.jpg", "images/b.jpg"]

@@ -110,12 +110,8 @@ class ImageClassifier:
         """Probabilities, one row per path in order; an unreadable file's row is NaN."""
         predictor = self._check_fitted()
         paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-        probs, readable, _ = predictor.probabilities(paths, Reporter(quiet=not self.verbose))
-        rows = np.full((len(paths), len(self.classes_)), np.nan)
-        position = {path: i for i, path in enumerate(paths)}
-        for row, path in zip(probs, readable, strict=True):
-            rows[position[path]] = row
-        return rows
+        result = predictor.probabilities(paths, Reporter(quiet=not self.verbose))
+        return result.probs.astype(np.float64)
 
     def predict(self, paths) -> list:
         """The most probable class per path, or for a multi-label model the list of labels at or

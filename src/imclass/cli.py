@@ -237,15 +237,20 @@ def predict(args, imagenet, model, top_k, fmt, out):
         predictor, inputs = Predictor.from_run_dir(args[0]), args[1:]
     from imclass.progress import Reporter
 
-    probs, paths, failures = predictor.probabilities(expand_paths(list(inputs)), Reporter())
+    paths = expand_paths(list(inputs))
+    result = predictor.probabilities(paths, Reporter())
     spec = predictor.spec
+    read = result.probs[result.readable]
     ranked_rows = (
-        above_thresholds(probs, spec.classes, spec.decision_thresholds())
+        above_thresholds(read, spec.classes, spec.decision_thresholds())
         if spec.multilabel
-        else rank(probs, spec.classes, top_k)
+        else rank(read, spec.classes, top_k)
     )
-    rows = [(str(p), ranked, "") for p, ranked in zip(paths, ranked_rows, strict=True)]
-    rows += [(str(p), [], reason) for p, reason in failures]
+    outcome = {
+        row: (ranked, "") for row, ranked in zip(result.readable.tolist(), ranked_rows, strict=True)
+    }
+    outcome.update({row: ([], reason) for row, reason in result.failures})
+    rows = [(str(path), *outcome[row]) for row, path in enumerate(paths)]
     _emit(_render(rows, fmt, spec.multilabel), out, table=fmt == "table")
 
 

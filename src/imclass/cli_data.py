@@ -51,10 +51,10 @@ def _progress_map(description: str, total: int):
 @data_options
 def info(data, report, **settings):
     """What is in DATA: classes, splits, resolutions, formats, problems, and advice."""
-    from imclass.data.dataset import open_data
+    from imclass.data.dataset import open_images
     from imclass.data.inspection import advice, describe_data
 
-    source = open_data(data, label_options(settings))
+    source = open_images(data, label_options(settings))
     with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
@@ -92,6 +92,7 @@ def info(data, report, **settings):
         problems,
         {
             "classes": summary.class_counts,
+            "unlabelled": summary.unlabelled,
             "imbalance_ratio": summary.imbalance_ratio,
             "megapixels": dict(zip(("min", "median", "max"), summary.megapixels(), strict=True)),
             "above_4mp": len(summary.large),
@@ -106,11 +107,22 @@ def info(data, report, **settings):
 
 def _print_classes(summary, presplit: bool) -> None:
     splits = sorted({s for c in summary.class_counts.values() for s in c}) if presplit else []
-    table = Table("class", *splits, "images")
-    for name, counts in summary.class_counts.items():
-        table.add_row(name, *[str(counts.get(s, 0)) for s in splits], str(sum(counts.values())))
-    stdout.print(table)
-    stdout.print(
+    if summary.class_counts:
+        table = Table("class", *splits, "images")
+        for name, counts in summary.class_counts.items():
+            total = str(sum(counts.values()))
+            table.add_row(name, *[str(counts.get(s, 0)) for s in splits], total)
+        stdout.print(table)
+    parts = [_classes_in_words(summary)] if summary.class_counts else []
+    if summary.unlabelled:
+        parts.append(f"{summary.unlabelled} images without a class")
+    stdout.print("; ".join(parts))
+
+
+def _classes_in_words(summary) -> str:
+    if not summary.classified:
+        return f"1 class ({next(iter(summary.class_counts))!r})"
+    return (
         f"{len(summary.class_counts)} classes; imbalance ratio "
         f"{summary.imbalance_ratio:.2f} (largest / smallest)"
     )
@@ -127,11 +139,11 @@ def _print_classes(summary, presplit: bool) -> None:
 @data_options
 def verify(data, quarantine, report, **settings):
     """Decode every image fully; exit 0 when all are readable, 1 otherwise."""
-    from imclass.data.dataset import open_data
+    from imclass.data.dataset import open_images
     from imclass.data.inspection import verify_images
     from imclass.data.relocate import move_files
 
-    source = open_data(data, label_options(settings))
+    source = open_images(data, label_options(settings))
     paths = list(source.all_images().paths)
     with _progress_map("decoding", len(paths)) as advance:
         problems = verify_images(paths, advance=advance)
@@ -141,7 +153,7 @@ def verify(data, quarantine, report, **settings):
         f"{len(paths) - len(problems)} of {len(paths)} images readable; {len(problems)} problem(s)"
     )
     if quarantine and problems:
-        moved = move_files(list(problems), source.root, quarantine)
+        moved = move_files(list(problems), source.folder, quarantine)
         stdout.print(f"moved {len(moved)} file(s) to {quarantine}")
     write_report(report, [{"path": str(p), "reason": r} for p, r in problems.items()])
     raise SystemExit(1 if problems else 0)
@@ -169,13 +181,13 @@ def verify(data, quarantine, report, **settings):
 @data_options
 def dedup(data, max_distance, action, target, report, **settings):
     """Exact and near-duplicate images (dhash, 16 x 16); groups across splits first."""
-    from imclass.data.dataset import open_data
+    from imclass.data.dataset import open_images
     from imclass.data.dedup import find_duplicates
     from imclass.data.inspection import split_of
 
     if action != "report" and target is None:
         raise click.UsageError(f"--action {action} needs --to DIR")
-    source = open_data(data, label_options(settings))
+    source = open_images(data, label_options(settings))
     paths = list(source.all_images().paths)
     with _progress_map("hashing", len(paths)) as advance:
         found = find_duplicates(paths, max_distance, split_of=split_of(source), advance=advance)
@@ -222,12 +234,12 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
     from imclass.data.relocate import destination, link_or_copy, move_files
 
     if action == "move":
-        moved = move_files(found.redundant, source.root, target)
+        moved = move_files(found.redundant, source.folder, target)
         stdout.print(f"moved {len(moved)} redundant file(s) to {target}")
     elif action == "clean":
         redundant = set(found.redundant)
         kept = [p for p in source.all_images().paths if p not in redundant]
-        ways = Counter(link_or_copy(p, destination(p, source.root, target)) for p in kept)
+        ways = Counter(link_or_copy(p, destination(p, source.folder, target)) for p in kept)
         stdout.print(
             f"wrote {len(kept)} file(s) to {target} ({ways['link']} hard links, "
             f"{ways['copy']} copies)"
@@ -243,16 +255,16 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
 @data_options
 def downsize(source, target, max_megapixels, max_side, report, **settings):
     """Write a copy of SOURCE into TARGET with large images resized, same layout."""
-    from imclass.data.dataset import open_data
+    from imclass.data.dataset import open_images
     from imclass.data.downsize import SizeLimit, downsize_tree
 
-    data = open_data(source, label_options(settings))
+    data = open_images(source, label_options(settings))
     if target.exists() and any(target.iterdir()):
         raise DataError(f"{target}: not empty; downsize writes into a new or empty folder")
     limit = SizeLimit(int(max_megapixels * 1e6), max_side)
     paths = list(data.all_images().paths)
     with _progress_map("downsizing", len(paths)) as advance:
-        results = downsize_tree(paths, data.root, target, limit, advance=advance)
+        results = downsize_tree(paths, data.folder, target, limit, advance=advance)
     counts = Counter(action for action, _ in results.values())
     for path, (action, detail) in results.items():
         if action == "skipped":

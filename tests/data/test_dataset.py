@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 from tests.conftest import colour_image, make_image_folder
 
-from imclass.data.dataset import open_data
+from imclass.data.dataset import open_data, open_images
 from imclass.data.split import train_valid_sets
 from imclass.errors import DataError
 
@@ -95,3 +95,42 @@ def test_shared_hymenoptera_is_read_as_presplit(shared_data):
     train, valid = source.splits["train"], source.splits["valid"]
     assert Counter(train.labels) == {0: 124, 1: 121}  # 123 ant photos + the placeholder GIF
     assert Counter(valid.labels) == {0: 70, 1: 83}
+
+
+def test_a_misspelt_split_folder_beside_train_is_named_with_a_suggestion(tmp_path):
+    make_image_folder(tmp_path / "train", ("red", "blue"), per_class=2)
+    make_image_folder(tmp_path / "vaild", ("red", "blue"), per_class=2)
+    with pytest.raises(DataError, match=r"folder 'vaild' beside 'train'.* Did you mean 'valid'\?"):
+        open_data(tmp_path)
+
+
+def test_class_folders_named_like_splits_are_still_classes(tmp_path):
+    for c_index, name in enumerate(("train", "tram", "bus")):
+        (tmp_path / name).mkdir()
+        for i in range(2):
+            colour_image((40, 80 * c_index, 90), seed=i).save(tmp_path / name / f"{i}.png")
+    source = open_data(tmp_path)
+    assert source.classes == ("bus", "train", "tram") and not source.is_presplit
+
+
+def test_open_images_takes_a_flat_folder_of_unlabelled_images(tmp_path):
+    make_image_folder(tmp_path / "scraped", ("red",), per_class=2)
+    colour_image((1, 2, 3)).save(tmp_path / "scraped" / "loose.png")
+    (tmp_path / "scraped" / ".hidden.png").write_bytes(b"")
+    one_class = open_images(tmp_path / "scraped" / "red")
+    assert one_class.classes == () and one_class.all_images().labels == ((), ())
+    mixed = open_images(tmp_path / "scraped")
+    assert mixed.classes == ("red",)
+    assert dict(zip(mixed.all_images().paths, mixed.all_images().labels, strict=True)) == {
+        tmp_path / "scraped" / "loose.png": (),
+        tmp_path / "scraped" / "red" / "red_0.png": 0,
+        tmp_path / "scraped" / "red" / "red_1.png": 0,
+    }
+    with pytest.raises(DataError, match="only one class"):
+        open_data(tmp_path / "scraped")
+
+
+def test_open_images_still_needs_an_image(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    with pytest.raises(DataError, match="no images found"):
+        open_images(tmp_path / "empty")

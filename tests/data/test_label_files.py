@@ -181,3 +181,71 @@ def test_multilabel_data_cannot_become_folders(image_dir, tmp_path):
     source = open_data(write(image_dir / "labels.csv", "filename,labels\n" + rows))
     with pytest.raises(DataError, match="use --to csv"):
         convert(source, "folders", tmp_path / "f")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("holdout", r"line 3: unknown split 'holdout'; expected train, valid \(or val, validation"),
+        ("vaild", r"line 3: unknown split 'vaild'.* Did you mean 'valid'\?"),
+        ("", r"line 3: unknown split ''"),
+    ],
+)
+def test_unknown_split_value_names_the_file_line_and_value(image_dir, value, message):
+    text = f"path,label,split\nimages/a.jpg,can,train\nimages/b.jpg,milk,{value}\n"
+    with pytest.raises(DataError, match=rf"split.csv: {message}"):
+        open_data(write(image_dir / "split.csv", text))
+
+
+def test_split_aliases_are_read_as_their_split(image_dir):
+    text = (
+        "path,label,split\nimages/a.jpg,can,Train\nimages/b.jpg,milk,validation\n"
+        "images/c.jpg,can,val\nimages/d.jpg,milk,TEST\n"
+    )
+    source = open_data(write(image_dir / "split.csv", text))
+    assert {s: len(images) for s, images in source.splits.items()} == {
+        "train": 1,
+        "valid": 2,
+        "test": 1,
+    }
+
+
+LABELS_CSV = "filename,labels\n" + "".join(
+    f"{n},{' '.join(sorted(ls))}\n" for n, ls in MULTI.items()
+)
+ANNOTATIONS = "IM_FILENAME\tEXCLUDE\tLABELS\n" + "".join(
+    f"{n}\tFalse\t{','.join(sorted(ls))}\n" for n, ls in MULTI.items()
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("labels.csv", LABELS_CSV),
+        ("annotations.tsv", ANNOTATIONS),
+        ("export.json", json.dumps(label_studio_full(True))),
+    ],
+)
+def test_a_folder_holding_one_label_file_is_read_as_that_file(image_dir, name, text):
+    write(image_dir / name, text)
+    (image_dir / "notes.csv").write_text("a,b\n1,2\n")  # not a label file by its header
+    (image_dir / "report.csv").write_text("path,reason\nimages/a.jpg,zero bytes\n")
+    source = open_data(image_dir)
+    assert source.root == image_dir / name
+    assert source.multilabel and source.classes == ("can", "carton", "milk")
+    assert labels_by_name(source) == MULTI
+
+
+def test_a_folder_holding_several_label_files_lists_them(image_dir):
+    write(image_dir / "labels.csv", LABELS_CSV)
+    write(image_dir / "annotations.tsv", ANNOTATIONS)
+    with pytest.raises(
+        DataError, match=r"2 label files \(annotations.tsv, labels.csv\); give one of them"
+    ):
+        open_data(image_dir)
+
+
+def test_a_converted_folder_is_read_back_as_a_folder(image_dir, tmp_path):
+    source = open_data(write(image_dir / "labels.csv", LABELS_CSV))
+    convert(source, "csv", tmp_path / "out")
+    assert labels_by_name(open_data(tmp_path / "out")) == MULTI

@@ -3,9 +3,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from tests.conftest import make_image_folder
 
 from imclass.data.dataset import ImageSet, open_data
-from imclass.data.split import group_by_name, group_by_pattern, plan_split, write_split_file
+from imclass.data.split import (
+    group_by_name,
+    group_by_pattern,
+    plan_split,
+    train_valid_sets,
+    write_split_file,
+)
 from imclass.errors import DataError
 
 
@@ -106,3 +113,40 @@ def test_split_file_round_trips_through_open_data(tmp_path):
     again = open_data(path)
     assert len(again.splits["train"]) == 16 and len(again.splits["valid"]) == 4
     assert set(again.splits["valid"].paths) == set(plan.side("valid").paths)
+
+
+def write_split(folder: Path, sides: list[str]) -> Path:
+    """A split file over folder's red/blue images, one split value per image in turn."""
+    images = sorted(folder.glob("*/*.png"))
+    rows = "".join(
+        f"{p.relative_to(folder)},{p.parent.name},{side}\n"
+        for p, side in zip(images, sides, strict=True)
+    )
+    path = folder / "split.csv"
+    path.write_text("path,label,split\n" + rows)
+    return path
+
+
+def test_a_split_file_with_only_train_rows_validates_on_a_stratified_part_of_them(tmp_path):
+    folder = make_image_folder(tmp_path / "d", ("red", "blue"), per_class=5)
+    source = open_data(write_split(folder, ["train"] * 10))
+    train, valid = train_valid_sets(source, 0.2, 0)
+    assert (len(train), len(valid)) == (8, 2)
+    assert Counter(valid.labels) == {0: 1, 1: 1}
+    assert not set(train.paths) & set(valid.paths)
+
+
+def test_test_rows_of_a_split_file_validate_when_there_are_no_valid_rows(tmp_path):
+    folder = make_image_folder(tmp_path / "d", ("red", "blue"), per_class=5)
+    source = open_data(write_split(folder, ["train", "train", "train", "train", "test"] * 2))
+    train, valid = train_valid_sets(source, 0.2, 0)
+    assert (len(train), len(valid)) == (8, 2)
+    assert valid.paths == source.splits["test"].paths
+
+
+@pytest.mark.parametrize("sides", [["test"] * 10, ["valid", "test"] * 5])
+def test_a_split_file_without_train_rows_is_a_clear_error(tmp_path, sides):
+    folder = make_image_folder(tmp_path / "d", ("red", "blue"), per_class=5)
+    source = open_data(write_split(folder, sides))
+    with pytest.raises(DataError, match=r"split.csv: no train rows \(only .*test"):
+        train_valid_sets(source, 0.2, 0)

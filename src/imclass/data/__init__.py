@@ -4,7 +4,7 @@ Transforms and loaders (which need torch) are imported from their modules:
 imclass.data.transforms, imclass.data.loader.
 """
 
-from imclass.data.dataset import DataSource, ImageSet, open_data
+from imclass.data.dataset import DataSource, ImageSet, open_data, open_images
 from imclass.data.dedup import Duplicates, find_duplicates
 from imclass.data.images import IMAGE_EXTENSIONS, UnreadableImage, load_rgb
 from imclass.data.inspection import advice, describe_data, verify_images
@@ -23,6 +23,7 @@ __all__ = [
     "find_duplicates",
     "load_rgb",
     "open_data",
+    "open_images",
     "plan_split",
     "train_valid_sets",
     "verify_images",

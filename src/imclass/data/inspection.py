@@ -54,13 +54,22 @@ class DataSummary:
     unreadable: dict[Path, str]
     suspicious: dict[Path, str]
     duplicates: Duplicates = field(default_factory=Duplicates)
+    unlabelled: int = 0  # images with no class: loose in a folder read by open_images
+
+    @property
+    def classified(self) -> bool:
+        """Whether there are classes to compare: two or more."""
+        return len(self.class_counts) >= 2
 
     @property
     def totals(self) -> dict[str, int]:
         return {c: sum(splits.values()) for c, splits in self.class_counts.items()}
 
     @property
-    def imbalance_ratio(self) -> float:
+    def imbalance_ratio(self) -> float | None:
+        """Largest class / smallest class; None with fewer than two classes."""
+        if not self.classified:
+            return None
         counts = self.totals.values()
         return max(counts) / max(min(counts), 1)
 
@@ -108,20 +117,29 @@ def describe_data(
         for label, n in Counter(c for lab in split_images.labels for c in label_ids(lab)).items():
             counts[source.classes[label]][split] = n
     labels = dict(zip(images.paths, images.labels, strict=True))
-    first_class = {p: source.classes[label_ids(labels[p])[0]] for p in headers}
+    first_class = {p: _first_class(labels[p], source.classes) for p in headers}
     suspicious = find_suspicious(headers, first_class)
     duplicates = find_duplicates(list(headers), 0, split_of=split_of(source), workers=workers)
-    return DataSummary(source.root, counts, headers, unreadable, suspicious, duplicates)
+    unlabelled = sum(1 for label in images.labels if not label_ids(label))
+    return DataSummary(source.root, counts, headers, unreadable, suspicious, duplicates, unlabelled)
 
 
-def find_suspicious(headers: dict[Path, Header], class_of: dict[Path, str]) -> dict[Path, str]:
-    """Files that are probably not photos of their class: misnamed, or an odd format out."""
+def _first_class(label, classes) -> str | None:
+    ids = label_ids(label)
+    return classes[ids[0]] if ids else None
+
+
+def find_suspicious(
+    headers: dict[Path, Header], class_of: dict[Path, str | None]
+) -> dict[Path, str]:
+    """Files that are probably not photos of their class (None: of the images without one):
+    misnamed, or an odd format out."""
     found = {}
     for path, header in headers.items():
         expected = EXTENSION_FORMATS.get(path.suffix.lower())
         if expected and header.format != expected:
             found[path] = f"content is {header.format} but the name says {path.suffix}"
-    by_class: dict[str, list[Path]] = {}
+    by_class: dict[str | None, list[Path]] = {}
     for path, name in class_of.items():
         by_class.setdefault(name, []).append(path)
     for name, paths in by_class.items():
@@ -130,10 +148,11 @@ def find_suspicious(headers: dict[Path, Header], class_of: dict[Path, str]) -> d
         for path in paths:
             fmt = headers[path].format
             if fmt != common and formats[fmt] <= max(2, len(paths) // 50) and common_n >= 10:
+                among = f"of class {name!r}" if name is not None else "without a class"
                 found.setdefault(
                     path,
-                    f"the only {fmt} among {common_n} {common} files of "
-                    f"class {name!r} (a placeholder saved by a scraper?)",
+                    f"the only {fmt} among {common_n} {common} files {among} "
+                    "(a placeholder saved by a scraper?)",
                 )
     return found
 
@@ -160,6 +179,19 @@ def advice(summary: DataSummary) -> list[str]:
             f"{len(summary.large)} images above 4 MP: `imclass downsize {root} "
             f"{root}-4mp` (decoding them dominates training time)"
         )
+    lines += _class_advice(summary) if summary.classified else []
+    redundant = len(summary.duplicates.redundant)
+    if redundant and not leaks:
+        lines.append(
+            f"{redundant} exact duplicate file(s): `imclass dedup {root} --action clean "
+            f"--to DIR` writes a copy without them"
+        )
+    return lines
+
+
+def _class_advice(summary: DataSummary) -> list[str]:
+    """Small and imbalanced classes: only where there are classes to train on."""
+    lines = []
     for name, count in summary.totals.items():
         if count < FEW_IMAGES:
             lines.append(f"class {name!r} has {count} images — about 100 per class usually works")
@@ -167,12 +199,6 @@ def advice(summary: DataSummary) -> list[str]:
         lines.append(
             f"classes are imbalanced ({summary.imbalance_ratio:.1f}x between largest "
             "and smallest): collect more of the small ones, or watch balanced accuracy"
-        )
-    redundant = len(summary.duplicates.redundant)
-    if redundant and not leaks:
-        lines.append(
-            f"{redundant} exact duplicate file(s): `imclass dedup {root} --action clean "
-            f"--to DIR` writes a copy without them"
         )
     return lines
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from imclass.data.dataset import SPLIT_FOLDERS, DataSource, ImageSet, LabelOptions
+from imclass.data.dataset import SPLIT_FOLDERS, SPLIT_NAMES, DataSource, ImageSet, LabelOptions
 from imclass.data.images import is_image_file
-from imclass.errors import DataError
+from imclass.errors import DataError, did_you_mean
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 LABEL_STUDIO_META = {
@@ -38,6 +38,7 @@ LABEL_STUDIO_META = {
     "predictions",
     "meta",
 }
+LABEL_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".json")
 UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(.+)$")  # Label Studio renames uploads "1a2b3c4d-x.jpg"
 
 
@@ -78,27 +79,68 @@ def read_rows(path: Path, options: LabelOptions) -> list[Row]:
     if path.suffix.lower() == ".json":
         return label_studio_rows(path, text)
     header = text.splitlines()[0] if text.strip() else ""
-    delimiter = "\t" if "\t" in header else ","
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(header)))
     columns = [c.strip() for c in (records[0] if records else [])]
+    layout = _table_layout(columns, options)
+    if layout is None:
+        raise DataError(
+            f"{path}: line 1: unknown columns ({', '.join(columns) or 'none'}); expected "
+            "path,label[,split] or filename,labels or IM_FILENAME/EXCLUDE/LABELS"
+        )
+    return _table_rows(path, records, layout)
+
+
+def is_label_file(path: Path) -> bool:
+    """Whether read_label_file would take path by its header (a Label Studio export: by its
+    first task); how labels.csv beside images/ is told from any other file in a folder."""
+    suffix = path.suffix.lower()
+    if suffix not in LABEL_FILE_SUFFIXES or not path.is_file():
+        return False
+    if suffix == ".json":
+        return _is_label_studio_export(path)
+    with path.open(encoding="utf-8-sig", errors="replace") as file:
+        header = file.readline()
+    columns = [c.strip() for c in next(csv.reader([header], delimiter=_delimiter(header)), [])]
+    layout = _table_layout(columns, LabelOptions())
+    return layout is not None and all(c in columns for c in layout.needed)
+
+
+def _delimiter(header: str) -> str:
+    return "\t" if "\t" in header else ","
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Which columns of a table hold the image, its labels (split by delimiter, or one label
+    when None), the split, and the exclusion flag."""
+
+    image: str
+    labels: str
+    delimiter: str | None
+    split: str | None = None
+    exclude: str | None = None
+
+    @property
+    def needed(self) -> tuple[str, ...]:
+        return (self.image, self.labels, *([self.exclude] if self.exclude else []))
+
+
+def _table_layout(columns: list[str], options: LabelOptions) -> TableLayout | None:
+    """The layout a header announces: annotation file, split file or labels.csv; None if none."""
     if "IM_FILENAME" in columns:
-        return _table_rows(path, records, ("IM_FILENAME", "LABELS"), ",", exclude="EXCLUDE")
+        return TableLayout("IM_FILENAME", "LABELS", ",", exclude="EXCLUDE")
     if "path" in columns:
-        label_column = "labels" if "labels" in columns else "label"
-        return _table_rows(
-            path,
-            records,
-            ("path", label_column),
-            options.delimiter or " " if label_column == "labels" else None,
+        many = "labels" in columns
+        return TableLayout(
+            "path",
+            "labels" if many else "label",
+            (options.delimiter or " ") if many else None,
             split="split",
         )
     if "filename" in columns:
         label_column = "label" if "label" in columns and "labels" not in columns else "labels"
-        return _table_rows(path, records, ("filename", label_column), options.delimiter or " ")
-    raise DataError(
-        f"{path}: line 1: unknown columns ({', '.join(columns) or 'none'}); expected "
-        "path,label[,split] or filename,labels or IM_FILENAME/EXCLUDE/LABELS"
-    )
+        return TableLayout("filename", label_column, options.delimiter or " ")
+    return None
 
 
 def _utf8(path: Path) -> str:
@@ -110,11 +152,11 @@ def _utf8(path: Path) -> str:
         raise DataError(f"{path}: line {line}: not UTF-8 text (save the file as UTF-8)") from None
 
 
-def _table_rows(path: Path, records, needed, delimiter, *, split=None, exclude=None) -> list[Row]:
+def _table_rows(path: Path, records, layout: TableLayout) -> list[Row]:
     if not records:
         raise DataError(f"{path}: line 1: empty file")
     columns = [c.strip() for c in records[0]]
-    missing = [c for c in (*needed, *([exclude] if exclude else [])) if c not in columns]
+    missing = [c for c in layout.needed if c not in columns]
     if missing:
         raise DataError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
     at = {name: columns.index(name) for name in columns}
@@ -124,19 +166,45 @@ def _table_rows(path: Path, records, needed, delimiter, *, split=None, exclude=N
             continue
         if len(record) < len(columns):
             raise DataError(f"{path}: line {number}: {len(record)} fields, expected {len(columns)}")
-        if exclude and record[at[exclude]].strip().lower() in TRUE_WORDS:
+        if layout.exclude and record[at[layout.exclude]].strip().lower() in TRUE_WORDS:
             continue
-        image, text = record[at[needed[0]]].strip(), record[at[needed[1]]].strip()
+        image, text = record[at[layout.image]].strip(), record[at[layout.labels]].strip()
         if not image:
-            raise DataError(f"{path}: line {number}: empty {needed[0]}")
-        labels = tuple(
-            t.strip() for t in (text.split(delimiter) if delimiter else [text]) if t.strip()
-        )
-        side = record[at[split]].strip().lower() if split and split in at else "all"
-        rows.append(Row(f"line {number}", image, labels, SPLIT_FOLDERS.get(side, "all")))
+            raise DataError(f"{path}: line {number}: empty {layout.image}")
+        pieces = text.split(layout.delimiter) if layout.delimiter else [text]
+        labels = tuple(t.strip() for t in pieces if t.strip())
+        where = f"line {number}"
+        side = _split_value(path, where, record[at[layout.split]]) if layout.split in at else "all"
+        rows.append(Row(where, image, labels, side))
     if not rows:
         raise DataError(f"{path}: no labelled rows")
     return rows
+
+
+def _split_value(path: Path, where: str, value: str) -> str:
+    """train, valid or test from a split column (val and validation mean valid)."""
+    name = value.strip()
+    split = SPLIT_FOLDERS.get(name.lower())
+    if split is None:
+        raise DataError(
+            f"{path}: {where}: unknown split {name!r}; expected {SPLIT_NAMES}."
+            + did_you_mean(name.lower(), SPLIT_FOLDERS)
+        )
+    return split
+
+
+def _is_label_studio_export(path: Path) -> bool:
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8-sig"))
+    except ValueError:  # not JSON, or not UTF-8
+        return False
+    if not (isinstance(tasks, list) and tasks and isinstance(tasks[0], dict)):
+        return False
+    data = tasks[0].get("data", tasks[0])
+    try:
+        return isinstance(data, dict) and bool(_image_field(path, "task 1", data))
+    except DataError:
+        return False
 
 
 def label_studio_rows(path: Path, text: str) -> list[Row]:

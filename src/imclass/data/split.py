@@ -20,11 +20,21 @@ from imclass.files import write_text
 def train_valid_sets(
     source: DataSource, valid_fraction: float, seed: int
 ) -> tuple[ImageSet, ImageSet]:
-    """The train and validation images: as given when pre-split, else a stratified split."""
+    """The train and validation images: as given when pre-split (validating on test when there
+    is no valid split), else a stratified split of train (a split file with train and no valid
+    or test rows) or of all images."""
     if source.is_presplit:
         valid = source.splits.get("valid") or source.splits.get("test")
-        return source.splits["train"], valid
-    images = source.all_images()
+        if valid:
+            return source.splits["train"], valid
+        images = source.splits["train"]
+    elif "all" in source.splits:
+        images = source.splits["all"]
+    else:
+        raise DataError(
+            f"{source.root}: no train rows (only {' and '.join(sorted(source.splits))}); "
+            "mark the images to train on 'train'"
+        )
     plan = plan_split(images, source.classes, valid=valid_fraction, seed=seed)
     return plan.side("train"), plan.side("valid")
 

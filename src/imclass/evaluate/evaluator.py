@@ -70,9 +70,9 @@ def evaluate_run(
     if source.multilabel and not spec.multilabel:
         raise DataError(f"{data}: multi-label data, but {run_dir} is a single-label model")
     images = _in_model_classes(scored_images(source), source.classes, spec.classes)
-    probs, paths, _ = predictor.probabilities(list(images.paths), reporter)
-    label_of = dict(zip(images.paths, images.labels, strict=True))
-    labels = [label_of[p] for p in paths]
+    result = predictor.probabilities(list(images.paths), reporter)
+    read = images.subset(result.readable)
+    probs, paths, labels = result.probs[result.readable], list(read.paths), list(read.labels)
     thresholds = None
     if spec.multilabel:
         labels = multi_hot(labels, len(spec.classes)).astype(int)

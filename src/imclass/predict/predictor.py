@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,6 +17,14 @@ from imclass.models.run_dir import ModelSpec, load_model
 from imclass.progress import Reporter
 from imclass.train.device import pick_device, prepare, use_all_cores
 from imclass.train.loop import run_inference
+
+
+class Probabilities(NamedTuple):
+    """A Predictor's answer, row i for the i-th path asked about."""
+
+    probs: np.ndarray  # (N, C); NaN rows for unreadable files
+    readable: np.ndarray  # the rows that were read, ascending
+    failures: list[tuple[int, str]]  # (row, reason) of each unreadable file
 
 
 class Predictor:
@@ -40,8 +49,8 @@ class Predictor:
         model, spec = load_model(run_dir)
         return cls(model, spec, **kwargs)
 
-    def probabilities(self, paths: list[Path], reporter: Reporter | None = None):
-        """(probs (N, C), readable paths, [(path, reason)] for unreadable ones).
+    def probabilities(self, paths: list[Path], reporter: Reporter | None = None) -> Probabilities:
+        """One row per path, in the order given (a path given twice gets two rows).
 
         Single-label: softmax rows. Multi-label: independent sigmoids, one per class."""
         reporter = reporter or Reporter(quiet=True)
@@ -56,15 +65,13 @@ class Predictor:
         )
         with reporter.task("predict", len(paths)) as advance:
             out = run_inference(self.model, loader, self.device, advance)
-        failures = [(paths[i], reason) for i, reason in out.failures]
-        for path, reason in failures:
-            reporter.warn(f"skipped {path}: {reason}")
-        probs = (
-            (out.values.sigmoid() if self.spec.multilabel else out.values.softmax(1)).numpy()
-            if len(out.values)
-            else np.zeros((0, len(self.spec.classes)))
-        )
-        return probs, [paths[i] for i in out.indices.tolist()], failures
+        for row, reason in out.failures:
+            reporter.warn(f"skipped {paths[row]}: {reason}")
+        probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)
+        if len(out.values):
+            values = out.values.sigmoid() if self.spec.multilabel else out.values.softmax(1)
+            probs[out.indices.numpy()] = values.numpy()
+        return Probabilities(probs, np.sort(out.indices.numpy()), sorted(out.failures))
 
 
 def expand_paths(inputs: list[Path | str]) -> list[Path]:

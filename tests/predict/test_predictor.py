@@ -1,0 +1,56 @@
+"""Predictions stay aligned with the paths asked for: by row, never by path."""
+
+import numpy as np
+import pytest
+from tests.conftest import colour_image
+
+from imclass import ImageClassifier
+from imclass.models import DEFAULT_MODEL
+from imclass.models.backbones import default_preprocessing
+from imclass.models.heads import build_model
+from imclass.models.run_dir import ModelSpec, save_model
+from imclass.predict import Predictor
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """An untrained two-class model at 64 px: enough to check where each row goes."""
+    directory = tmp_path_factory.mktemp("model")
+    spec = ModelSpec(DEFAULT_MODEL, ("a", "b"), default_preprocessing(DEFAULT_MODEL).at_size(64))
+    save_model(directory, build_model(DEFAULT_MODEL, 2, pretrained=False), spec)
+    return directory
+
+
+@pytest.fixture
+def images(tmp_path):
+    colour_image((200, 40, 40), 48, seed=1).save(tmp_path / "x.png")
+    colour_image((40, 60, 200), 48, seed=2).save(tmp_path / "y.png")
+    (tmp_path / "bad.jpg").write_bytes(b"")
+    return tmp_path / "x.png", tmp_path / "y.png", tmp_path / "bad.jpg"
+
+
+def test_rows_follow_the_input_order_with_repeats_and_failures(model_dir, images):
+    x, y, bad = images
+    predictor = Predictor.from_run_dir(model_dir, workers=0)
+    result = predictor.probabilities([x, bad, x, y, x])
+    assert result.probs.shape == (5, 2)
+    assert result.readable.tolist() == [0, 2, 3, 4]
+    assert result.failures == [(1, "zero bytes")]
+    assert np.isnan(result.probs[1]).all()
+    np.testing.assert_allclose(result.probs[result.readable].sum(1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(result.probs[0], result.probs[2])
+    np.testing.assert_array_equal(result.probs[0], result.probs[4])
+    only_y = predictor.probabilities([y]).probs[0]
+    np.testing.assert_allclose(result.probs[3], only_y, atol=1e-6)
+
+
+def test_classifier_predicts_a_row_for_every_repeated_path(model_dir, images):
+    x, y, bad = images
+    clf = ImageClassifier.load(model_dir, verbose=False, workers=0)
+    alone = clf.predict([x])[0]
+    assert alone in ("a", "b")
+    assert clf.predict([x, x]) == [alone, alone]
+    assert clf.predict([x, bad, x]) == [alone, None, alone]
+    probs = clf.predict_proba([x, x, bad])
+    np.testing.assert_array_equal(probs[0], probs[1])
+    assert not np.isnan(probs[0]).any() and np.isnan(probs[2]).all()
