@@ -22,7 +22,21 @@ def config_from(items: list[str]) -> TrainConfig:
     defaults = TrainConfig()
     return TrainConfig(
         **{
-            name: type(getattr(defaults, name) or 0)(value)
+            name: _typed(getattr(defaults, name), value)
             for name, value in (item.split("=", 1) for item in items)
         }
     )
+
+
+def _typed(default, value: str):
+    """value as the type of the default; for a None default, an int, float or str."""
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if default is not None:
+        return type(default)(value)
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value

@@ -47,7 +47,7 @@ def main() -> None:
 
 
 def _train_options(function):
-    from imclass.models import DEFAULT_MODEL, MULTILABEL_MODEL
+    from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL
     from imclass.train.config import TrainConfig
 
     d = TrainConfig()
@@ -55,7 +55,7 @@ def _train_options(function):
         click.option(
             "--model",
             default=d.model,
-            help=f"any timm model name [default: {DEFAULT_MODEL}; {MULTILABEL_MODEL} multi-label]",
+            help=f"any timm model name [default: {DEFAULT_MODEL} at {DEFAULT_IMAGE_SIZE} px]",
         ),
         click.option(
             "--epochs",
@@ -69,21 +69,35 @@ def _train_options(function):
             type=int,
             default=d.head_epochs,
             show_default=True,
-            help="epochs of the new head on cached frozen features (phase 1)",
+            help="phase 1 on cached frozen features: a logistic-regression probe when > 0 "
+            "(multi-label: this many epochs of the class-attention head)",
         ),
         click.option("--batch-size", type=int, default=d.batch_size, show_default=True),
         click.option(
             "--image-size",
             type=int,
             default=None,
-            help="input size [default: the backbone's pretrained size; 1.5x multi-label]",
+            help="input size [default: 320 for the default model, else its pretrained size]",
         ),
         click.option(
             "--lr",
             type=float,
             default=d.lr,
             show_default=True,
-            help="phase-2 learning rate of the head; the body gets lr x 0.1",
+            help="phase-2 learning rate (AdamW, warm-up then cosine)",
+        ),
+        click.option(
+            "--frozen-fraction",
+            type=float,
+            default=d.frozen_fraction,
+            show_default=True,
+            help="phase 2: the share of the backbone's earliest layer groups kept frozen",
+        ),
+        click.option(
+            "--refit/--no-refit",
+            default=d.refit,
+            show_default=True,
+            help="after validation, train again on train + validation images",
         ),
         click.option(
             "--augment",

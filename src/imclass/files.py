@@ -39,3 +39,7 @@ def write_bytes(target: Path | str, data: bytes) -> None:
 
 def write_json(target: Path | str, value) -> None:
     write_text(target, json.dumps(value, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path | str):
+    return json.loads(Path(path).read_text(encoding="utf-8"))

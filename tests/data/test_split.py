@@ -136,12 +136,17 @@ def test_a_split_file_with_only_train_rows_validates_on_a_stratified_part_of_the
     assert not set(train.paths) & set(valid.paths)
 
 
-def test_test_rows_of_a_split_file_validate_when_there_are_no_valid_rows(tmp_path):
-    folder = make_image_folder(tmp_path / "d", ("red", "blue"), per_class=5)
-    source = open_data(write_split(folder, ["train", "train", "train", "train", "test"] * 2))
-    train, valid = train_valid_sets(source, 0.2, 0)
-    assert (len(train), len(valid)) == (8, 2)
-    assert valid.paths == source.splits["test"].paths
+def test_test_rows_are_never_used_for_validation(tmp_path):
+    # the held-out side stays held out: validation (temperature, history) comes from train
+    folder = make_image_folder(tmp_path / "d", ("red", "blue"), per_class=6)
+    source = open_data(
+        write_split(folder, ["train", "train", "train", "train", "test", "test"] * 2)
+    )
+    train, valid = train_valid_sets(source, 0.25, 0)
+    assert (len(train), len(valid)) == (6, 2)
+    assert Counter(valid.labels) == {0: 1, 1: 1}
+    held_out = set(source.splits["test"].paths)
+    assert not held_out & (set(train.paths) | set(valid.paths))
 
 
 @pytest.mark.parametrize("sides", [["test"] * 10, ["valid", "test"] * 5])

@@ -18,16 +18,29 @@ def test_hub_model_offline_is_a_clear_error_not_a_hang(monkeypatch):
 
 def test_models_listing_marks_the_offline_default():
     rows = {row["name"]: row for row in list_backbones()}
-    default = rows["tf_efficientnet_lite0"]
-    assert default["offline"] and default["default"] == "default"
-    assert default["input_size"] == 224
-    assert 4_600_000 < default["parameters"] < 4_700_000
+    lite0, default = rows["tf_efficientnet_lite0"], rows["tf_efficientnet_lite2"]
+    assert default["offline"] and default["default"] == "default" and lite0["default"] is None
+    assert lite0["input_size"] == 224 and default["input_size"] == 260
+    assert 4_600_000 < lite0["parameters"] < 4_700_000
     assert rows["resnet50"]["parameters"] == 25_557_032
 
 
-def test_multilabel_defaults_are_a_stronger_backbone_at_one_and_a_half_times_the_size():
-    assert default_model(False) == "tf_efficientnet_lite0"
-    assert default_model(True) == "tf_efficientnet_lite2"
-    assert default_image_size(224, False) == 224
-    assert default_image_size(260, True) == 390
-    assert default_image_size(224, True) == 336
+def test_the_default_backbone_runs_at_320_px_and_others_at_their_pretrained_size():
+    assert default_model(False) == default_model(True) == "tf_efficientnet_lite2"
+    assert default_image_size("tf_efficientnet_lite2", 260) == 320
+    assert default_image_size("resnet50", 224) == 224
+
+
+def test_freezing_stops_gradients_in_the_earliest_layer_groups_only():
+    import timm
+
+    from imclass.models.backbones import freeze_early_layers
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=3)
+    total = sum(p.numel() for p in model.parameters())
+    trainable = freeze_early_layers(model, 0.5)
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert "conv_stem.weight" in frozen and "blocks.2.0.conv_pw.weight" in frozen
+    assert "blocks.3.0.conv_pw.weight" not in frozen and "classifier.weight" not in frozen
+    assert trainable < total
+    assert freeze_early_layers(model, 0.0) == total

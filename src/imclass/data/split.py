@@ -20,11 +20,13 @@ from imclass.files import write_text
 def train_valid_sets(
     source: DataSource, valid_fraction: float, seed: int
 ) -> tuple[ImageSet, ImageSet]:
-    """The train and validation images: as given when pre-split (validating on test when there
-    is no valid split), else a stratified split of train (a split file with train and no valid
-    or test rows) or of all images."""
+    """The train and validation images: as given when pre-split, else a stratified split of
+    train (when there are train but no valid images) or of all images.
+
+    Test images are never used for validation: they are held out for `imclass evaluate`, and
+    a figure measured on the images that chose the epoch or temperature is not accuracy."""
     if source.is_presplit:
-        valid = source.splits.get("valid") or source.splits.get("test")
+        valid = source.splits.get("valid")
         if valid:
             return source.splits["train"], valid
         images = source.splits["train"]

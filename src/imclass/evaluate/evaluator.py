@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
+
+import numpy as np
 
 from imclass.data.dataset import (
     DataSource,
@@ -13,16 +17,48 @@ from imclass.data.dataset import (
     open_data,
 )
 from imclass.errors import DataError
-from imclass.evaluate.metrics import classification_metrics
+from imclass.evaluate.metrics import (
+    classification_metrics,
+    expected_calibration_error,
+    undo_temperature,
+)
 from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
-from imclass.files import write_json
+from imclass.files import write_json, write_text
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.history import HISTORY_FILE, read_history
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"
+PREDICTIONS_FILE = "predictions.csv"
+
+
+def write_predictions(path: Path, labels, probs, paths, classes, thresholds=None) -> None:
+    """One row per scored image: path, true label(s), predicted label(s), every probability.
+
+    Multi-label rows join labels with spaces; predicted are those at or above their threshold."""
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels)
+    if thresholds is None:
+        true = [classes[int(i)] for i in labels]
+        predicted = [classes[int(i)] for i in probs.argmax(1)] if len(probs) else []
+    else:
+        true = [" ".join(c for c, on in zip(classes, row, strict=True) if on) for row in labels]
+        chosen = probs >= np.asarray(thresholds)
+        predicted = [
+            " ".join(c for c, on in zip(classes, row, strict=True) if on) for row in chosen
+        ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "label", "predicted", *(f"p_{c}" for c in classes)])
+    for row in zip(paths, true, predicted, probs, strict=True):
+        writer.writerow([str(row[0]), row[1], row[2], *(f"{p:.6f}" for p in row[3])])
+    write_text(path, buffer.getvalue())
+
+
+def _joined(classes, rows) -> list[str]:
+    return [" ".join(c for c, on in zip(classes, row, strict=True) if on) for row in rows]
 
 
 def write_evaluation(
@@ -34,15 +70,23 @@ def write_evaluation(
     classes,
     history: list[dict],
     thresholds=None,
+    temperature: float = 1.0,
 ) -> dict:
     """Compute the metrics and write metrics.json and report.html into out_dir.
 
-    Single-label: labels (N,) ints. Multi-label: labels (N, C) 0/1 and thresholds per class."""
+    Single-label: labels (N,) ints. Multi-label: labels (N, C) 0/1 and thresholds per class.
+    probs are calibrated by temperature; the calibration error without it is reported too."""
     if thresholds is not None:
         metrics = multilabel_metrics(labels, probs, classes, thresholds)
     else:
         metrics = classification_metrics(labels, probs, classes)
+        unscaled = undo_temperature(np.asarray(probs, dtype=np.float64), temperature)
+        metrics["temperature"] = temperature
+        metrics["expected_calibration_error_unscaled"] = expected_calibration_error(
+            np.asarray(labels, dtype=int), unscaled
+        )
     write_json(out_dir / METRICS_FILE, metrics)
+    write_predictions(out_dir / PREDICTIONS_FILE, labels, probs, paths, classes, thresholds)
     write_report(out_dir / REPORT_FILE, title, metrics, labels, probs, paths, history)
     return metrics
 
@@ -80,7 +124,9 @@ def evaluate_run(
     out = Path(out_dir) if out_dir else run_dir
     history = read_history(run_dir / HISTORY_FILE)
     title = f"imclass evaluation: {run_dir.name} on {source.name}"
-    return write_evaluation(out, title, labels, probs, paths, spec.classes, history, thresholds)
+    return write_evaluation(
+        out, title, labels, probs, paths, spec.classes, history, thresholds, spec.temperature
+    )
 
 
 def _in_model_classes(images: ImageSet, data_classes, model_classes) -> ImageSet:

@@ -74,3 +74,11 @@ def reliability_bins(labels, probs, bins: int = 15):
     accuracy = np.bincount(which, weights=correct, minlength=bins) / safe
     mean_conf = np.bincount(which, weights=confidence, minlength=bins) / safe
     return accuracy, mean_conf, count
+
+
+def undo_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax rows as they were before the logits were divided by temperature."""
+    logits = np.log(np.clip(probs, 1e-300, 1.0)) * temperature
+    logits -= logits.max(1, keepdims=True)
+    unscaled = np.exp(logits)
+    return unscaled / unscaled.sum(1, keepdims=True)

@@ -35,6 +35,7 @@ class ModelSpec:
     multilabel: bool = False
     thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
     global_pool: str = "avg"  # the head (models/heads.py): "avg" timm's own, "csra" multi-label
+    temperature: float = 1.0  # logits are divided by it before softmax/sigmoid (calibration)
 
     def to_json(self) -> dict:
         return {
@@ -45,6 +46,7 @@ class ModelSpec:
             "multilabel": self.multilabel,
             "thresholds": list(self.thresholds) if self.thresholds else None,
             "global_pool": self.global_pool,
+            "temperature": self.temperature,
             **{
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in asdict(self.preprocessing).items()
@@ -68,6 +70,7 @@ class ModelSpec:
             bool(data["multilabel"]),
             tuple(map(float, thresholds)) if thresholds else None,
             data.get("global_pool", "avg"),
+            float(data.get("temperature", 1.0)),
         )
 
     def decision_thresholds(self) -> tuple[float, ...]:
@@ -79,7 +82,11 @@ def save_model(directory: Path | str, model: nn.Module, spec: ModelSpec) -> None
     """Write model.safetensors then model.json, each atomically."""
     directory = Path(directory)
     save_weights(directory / WEIGHTS_FILE, model.state_dict())
-    write_json(directory / SPEC_FILE, spec.to_json())
+    save_spec(directory, spec)
+
+
+def save_spec(directory: Path | str, spec: ModelSpec) -> None:
+    write_json(Path(directory) / SPEC_FILE, spec.to_json())
 
 
 def save_weights(path: Path, state: dict[str, torch.Tensor]) -> None:

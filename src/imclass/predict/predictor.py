@@ -69,7 +69,8 @@ class Predictor:
             reporter.warn(f"skipped {paths[row]}: {reason}")
         probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)
         if len(out.values):
-            values = out.values.sigmoid() if self.spec.multilabel else out.values.softmax(1)
+            logits = out.values / self.spec.temperature
+            values = logits.sigmoid() if self.spec.multilabel else logits.softmax(1)
             probs[out.indices.numpy()] = values.numpy()
         return Probabilities(probs, np.sort(out.indices.numpy()), sorted(out.failures))
 

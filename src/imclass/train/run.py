@@ -18,10 +18,10 @@ from imclass import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
 from imclass.errors import RunDirError, TrainingInterrupted
-from imclass.evaluate.evaluator import write_evaluation
+from imclass.evaluate.evaluator import METRICS_FILE, write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
-from imclass.files import write_json, write_text
-from imclass.models.run_dir import SPEC_FILE
+from imclass.files import read_json, write_text
+from imclass.models.run_dir import save_spec
 from imclass.progress import Reporter
 from imclass.train.checkpoint import CHECKPOINT_FILE
 from imclass.train.config import TrainConfig
@@ -59,7 +59,8 @@ def train_run(
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
-    return _finish(trainer, time.perf_counter() - start)
+        metrics = _validate_and_refit(trainer)
+    return _finish(trainer, metrics, time.perf_counter() - start)
 
 
 def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResult:
@@ -74,7 +75,11 @@ def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResu
         else:
             trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
             trainer.fit()
-    return _finish(trainer, time.perf_counter() - start)
+        if trainer.state.refit:  # the first pass already wrote the validation figures
+            metrics = read_json(run_dir / METRICS_FILE)
+        else:
+            metrics = _validate_and_refit(trainer)
+    return _finish(trainer, metrics, time.perf_counter() - start)
 
 
 @contextmanager
@@ -147,7 +152,7 @@ def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
     objective = trainer.config.threshold_objective
     thresholds, kind = tune_thresholds(targets, probs, objective)
     trainer.spec = replace(trainer.spec, thresholds=thresholds)
-    write_json(trainer.run_dir / SPEC_FILE, trainer.spec.to_json())
+    save_spec(trainer.run_dir, trainer.spec)
     shown = ", ".join(
         f"{c} {t:.3f}" for c, t in zip(trainer.source.classes, thresholds, strict=True)
     )
@@ -155,13 +160,28 @@ def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
     return thresholds
 
 
-def _finish(trainer: Trainer, seconds: float) -> RunResult:
+def _validate_and_refit(trainer: Trainer) -> dict:
+    """Temperature, thresholds and validation figures from the first pass; then, with refit,
+    the second pass on train + valid, which keeps them (validation images cannot judge a
+    model trained on them)."""
+    metrics = _validate(trainer)
+    if trainer.config.refit and len(trainer.valid_set):
+        trainer.start_refit()
+        trainer.fit()
+    return metrics
+
+
+def _validate(trainer: Trainer) -> dict:
+    temperature = trainer.calibrate()
+    trainer.reporter.line(f"temperature {temperature:.3f} (log loss on validation)")
     probs, labels, paths = trainer.valid_probabilities()
     thresholds = None
     if trainer.task.multilabel:
         thresholds = _tune_thresholds(trainer, labels, probs)
     title = f"imclass run {trainer.run_dir.name}: validation"
-    metrics = write_evaluation(
+    if trainer.config.refit:
+        title += " (first pass; the saved model was then refitted on train + validation)"
+    return write_evaluation(
         trainer.run_dir,
         title,
         labels,
@@ -170,7 +190,11 @@ def _finish(trainer: Trainer, seconds: float) -> RunResult:
         trainer.source.classes,
         trainer.history.rows,
         thresholds,
+        temperature,
     )
+
+
+def _finish(trainer: Trainer, metrics: dict, seconds: float) -> RunResult:
     (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     bad = len(trainer.state.bad_files)
     if bad:

@@ -1,11 +1,14 @@
 """The two-phase transfer-learning recipe, from a data set to a finished run directory.
 
 Phase 1 ("head"): the backbone is frozen and inputs are not augmented, so its pooled features
-are computed once and a linear head is trained on them for many cheap epochs.
-Phase 2 ("finetune"): the whole network on augmented images, the body at a lower learning rate
-than the head, AdamW with warm-up and cosine decay, label smoothing.
-The best epoch by validation accuracy (then loss) is what is saved. A checkpoint after every
-epoch makes an interrupted run resumable.
+are computed once. Single-label: the head is a linear probe (logistic regression, L2 chosen by
+cross-validation on the training features, train/probe.py). Multi-label: the class-attention
+head trains on the cached maps for many cheap AdamW epochs.
+Phase 2 ("finetune"): the network on augmented images, its earliest layers frozen, the body at a
+lower learning rate than the head, AdamW with warm-up and cosine decay, label smoothing.
+The last epoch is what is saved: no epoch is picked on the few validation images, which serve
+the temperature (train/calibration.py) and the history. A checkpoint after every epoch makes an
+interrupted run resumable.
 """
 
 from __future__ import annotations
@@ -23,26 +26,36 @@ from imclass.data.loader import make_loader
 from imclass.data.transforms import train_transform
 from imclass.errors import DataError
 from imclass.models import default_image_size, default_model
-from imclass.models.backbones import preprocessing_of
+from imclass.models.backbones import freeze_early_layers, preprocessing_of
 from imclass.models.heads import CLASS_ATTENTION, build_model
-from imclass.models.run_dir import ModelSpec, save_model
+from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
 from imclass.progress import Reporter
 from imclass.train import checkpoint as ckpt
+from imclass.train.calibration import fit_temperature
 from imclass.train.config import TrainConfig
 from imclass.train.device import pick_device, prepare, use_all_cores
 from imclass.train.history import History
-from imclass.train.loop import LrSchedule, Outputs, finetune_epoch, head_epoch, run_inference
+from imclass.train.loop import (
+    EpochStats,
+    LrSchedule,
+    Outputs,
+    finetune_epoch,
+    head_epoch,
+    run_inference,
+)
+from imclass.train.probe import fit_linear_probe
 from imclass.train.task import make_task
 
 
 @dataclass
 class Best:
-    """The best epoch so far and its validation probabilities (rows align with indices)."""
+    """The saved (latest) epoch, its validation logits (rows align with indices), and the best
+    validation accuracy and loss seen, which early stopping watches."""
 
     accuracy: float = -1.0
     loss: float = float("inf")
     epoch: str = ""
-    probs: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
     indices: torch.Tensor | None = None
 
     def beaten_by(self, accuracy: float, loss: float) -> bool:
@@ -57,6 +70,7 @@ class TrainState:
     epochs_done: int = 0  # in the current phase
     stale_epochs: int = 0  # phase-2 epochs without improvement, for early stopping
     bad_files: dict[str, str] = field(default_factory=dict)
+    refit: bool = False  # the second pass, on train + valid (see Trainer.start_refit)
 
 
 class Trainer:
@@ -81,14 +95,14 @@ class Trainer:
         # head mixes them; class attention scores every location (models/heads.py).
         pool = CLASS_ATTENTION if source.multilabel else "avg"
         name = config.model or default_model(source.multilabel)
-        self.model = build_model(name, len(source.classes), pool)
-        pre = preprocessing_of(self.model)
-        size = config.image_size or default_image_size(pre.image_size, source.multilabel)
+        model = build_model(name, len(source.classes), pool)
+        pre = preprocessing_of(model)
+        size = config.image_size or default_image_size(name, pre.image_size)
         pre = pre.at_size(size)
         if source.multilabel:
             pre = replace(pre, crop_pct=1.0)
         self.spec = ModelSpec(name, source.classes, pre, source.multilabel, None, pool)
-        self.model = prepare(self.model, self.device)
+        self.model = prepare(model, self.device)
         self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
         self.history = History(self.run_dir)
@@ -121,8 +135,27 @@ class Trainer:
 
     # ---- the recipe ---------------------------------------------------------------------------
 
+    def start_refit(self) -> None:
+        """Start again from the pretrained weights, now on train + valid, same schedule.
+
+        With ~100 images per class the fifth held back for validation is worth more as
+        training data once it has served the temperature, thresholds and history."""
+        self._enter_refit()
+        self.state = TrainState(bad_files=self.state.bad_files, refit=True)
+        self.best = Best()
+        self.reporter.line(f"refit on all {len(self.train_set)} images")
+
+    def _enter_refit(self) -> None:
+        self.train_set = ImageSet(
+            self.train_set.paths + self.valid_set.paths,
+            self.train_set.labels + self.valid_set.labels,
+        )
+        self.valid_set = ImageSet((), ())
+        fresh = build_model(self.spec.architecture, len(self.spec.classes), self.spec.global_pool)
+        self.model = prepare(fresh, self.device)
+
     def fit(self) -> Best:
-        """Run (or continue) both phases, then write metrics.json and report.html."""
+        """Run (or continue) both phases."""
         if self.state.phase == "head" and self.config.head_epochs > 0:
             self._head_phase()
         elif self.state.phase == "head":
@@ -134,6 +167,33 @@ class Trainer:
     def _head_phase(self) -> None:
         train = self._features(self.train_set, "train")
         valid = self._features(self.valid_set, "valid")
+        if self.task.multilabel:
+            self._attention_head_epochs(train, valid)
+        else:
+            self._probe_head(train, valid)
+        self.state.phase, self.state.epochs_done = "finetune", 0
+        self._checkpoint(None)
+
+    def _probe_head(self, train: Outputs, valid: Outputs) -> None:
+        """The head as a logistic-regression probe of the frozen features (train/probe.py)."""
+        start = time.perf_counter()
+        probe = fit_linear_probe(
+            train.values.numpy(), train.labels.numpy(), len(self.source.classes), self.config.seed
+        )
+        probe.copy_into(self.model.get_classifier())
+        seconds = time.perf_counter() - start
+        train_logits = torch.from_numpy(probe.logits(train.values.numpy()))
+        stats = EpochStats(
+            self.task.plain_loss(train_logits, train.labels),
+            self.task.correct(train_logits, train.labels) / len(train.labels),
+            len(train.labels),
+            seconds,
+            0.0,
+        )
+        logits = torch.from_numpy(probe.logits(valid.values.reshape(len(valid.labels), -1).numpy()))
+        self._end_epoch(self._phase("probe"), 0, stats, logits, valid, 1.0 / probe.c)
+
+    def _attention_head_epochs(self, train: Outputs, valid: Outputs) -> None:
         head = self.model.get_classifier()
         optimizer = torch.optim.AdamW(
             head.parameters(), lr=self.config.head_lr, weight_decay=self.config.weight_decay
@@ -160,9 +220,8 @@ class Trainer:
             )
             with torch.inference_mode():
                 logits = head.eval()(valid_values).float().cpu()
-            self._end_epoch("head", epoch, stats, logits, valid, optimizer.param_groups[0]["lr"])
-        self.state.phase, self.state.epochs_done = "finetune", 0
-        self._checkpoint(None)
+            lr = optimizer.param_groups[0]["lr"]
+            self._end_epoch(self._phase("head"), epoch, stats, logits, valid, lr)
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer = optimizer or self.finetune_optimizer()
@@ -195,7 +254,12 @@ class Trainer:
             with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
                 valid = run_inference(self.model, valid_loader, self.device, advance)
             improved = self._end_epoch(
-                "finetune", epoch, stats, valid.values, valid, optimizer.param_groups[-1]["lr"]
+                self._phase("finetune"),
+                epoch,
+                stats,
+                valid.values,
+                valid,
+                optimizer.param_groups[-1]["lr"],
             )
             self.state.epochs_done = epoch + 1
             self.state.stale_epochs = 0 if improved else self.state.stale_epochs + 1
@@ -213,10 +277,12 @@ class Trainer:
         )
 
     def finetune_optimizer(self) -> torch.optim.Optimizer:
-        """AdamW with two groups: the body at lr * body_lr_ratio, the new head at lr."""
+        """AdamW with two groups: the trainable body at lr * body_lr_ratio, the head at lr."""
+        freeze_early_layers(self.model, self.config.frozen_fraction)
         head_ids = {id(p) for p in self.model.get_classifier().parameters()}
-        body = [p for p in self.model.parameters() if id(p) not in head_ids]
-        head = [p for p in self.model.parameters() if id(p) in head_ids]
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        body = [p for p in trainable if id(p) not in head_ids]
+        head = [p for p in trainable if id(p) in head_ids]
         lr = self.config.lr
         groups = [
             {"params": body, "lr": lr * self.config.body_lr_ratio},
@@ -228,13 +294,17 @@ class Trainer:
 
     # ---- per-epoch bookkeeping ----------------------------------------------------------------
 
+    def _phase(self, name: str) -> str:
+        """The phase's name in history.csv: 'refit ' marks the second pass."""
+        return f"refit {name}" if self.state.refit else name
+
     def _features(self, images: ImageSet, name: str) -> Outputs:
         loader = self._loader(images, "none", shuffle=False)
         start = time.perf_counter()
         with self.reporter.task(f"features ({name})", len(images)) as advance:
             out = run_inference(self.model, loader, self.device, advance, features=True)
         self._record_failures(images, out.failures)
-        if len(out.labels) == 0:
+        if len(out.labels) == 0 and len(images):
             raise DataError(f"{self.source.root}: none of the {name} images could be read")
         seconds = time.perf_counter() - start
         self.reporter.line(
@@ -256,8 +326,10 @@ class Trainer:
     def _end_epoch(
         self, phase: str, epoch: int, stats, logits: torch.Tensor, valid: Outputs, lr: float
     ) -> bool:
-        valid_loss = self.task.plain_loss(logits, valid.labels)
-        valid_acc = self.task.correct(logits, valid.labels) / max(len(valid.labels), 1)
+        valid_loss, valid_acc = float("nan"), float("nan")
+        if len(valid.labels):
+            valid_loss = self.task.plain_loss(logits, valid.labels)
+            valid_acc = self.task.correct(logits, valid.labels) / len(valid.labels)
         row = self.history.add(
             phase=phase,
             epoch=epoch + 1,
@@ -270,16 +342,12 @@ class Trainer:
             images_per_s=stats.images_per_s,
         )
         improved = self.best.beaten_by(valid_acc, valid_loss)
-        if improved:
-            self.best = Best(
-                valid_acc,
-                valid_loss,
-                f"{phase} {epoch + 1}",
-                self.task.probabilities(logits),
-                valid.indices,
-            )
-            save_model(self.run_dir, self.model, self.spec)
-        self.reporter.line(self.history.describe(row) + ("  *" if improved else ""))
+        best_acc, best_loss = (
+            (valid_acc, valid_loss) if improved else (self.best.accuracy, self.best.loss)
+        )
+        self.best = Best(best_acc, best_loss, f"{phase} {epoch + 1}", logits, valid.indices)
+        save_model(self.run_dir, self.model, self.spec)
+        self.reporter.line(self.history.describe(row))
         return improved
 
     def _checkpoint(self, optimizer) -> None:
@@ -288,6 +356,7 @@ class Trainer:
             "epochs_done": self.state.epochs_done,
             "stale_epochs": self.state.stale_epochs,
             "bad_files": self.state.bad_files,
+            "refit": self.state.refit,
             "best": {
                 "accuracy": self.best.accuracy,
                 "loss": self.best.loss,
@@ -295,7 +364,7 @@ class Trainer:
             },
         }
         tensors = {
-            "best_probs": self.best.probs,
+            "best_logits": self.best.logits,
             "best_indices": self.best.indices,
             "torch_rng": torch.get_rng_state(),
         }
@@ -306,14 +375,21 @@ class Trainer:
         state, tensors = ckpt.load_checkpoint(self.run_dir)
         extra = ckpt.extra_tensors(tensors)
         self.state = TrainState(
-            state["phase"], state["epochs_done"], state["stale_epochs"], state["bad_files"]
+            state["phase"],
+            state["epochs_done"],
+            state["stale_epochs"],
+            state["bad_files"],
+            state.get("refit", False),
         )
+        if self.state.refit:  # temperature and thresholds came from the first pass
+            self._enter_refit()
+            self.spec = read_spec(self.run_dir)
         best = state["best"]
         self.best = Best(
             best["accuracy"],
             best["loss"],
             best["epoch"],
-            extra["best_probs"],
+            extra["best_logits"],
             extra["best_indices"],
         )
         self.history.load()
@@ -328,8 +404,20 @@ class Trainer:
             self._finetune_phase(optimizer)
         return self.best
 
+    def calibrate(self) -> float:
+        """Fit the temperature on the saved epoch's validation logits; store it in model.json."""
+        _, targets, _ = self._valid_targets()
+        temperature = fit_temperature(self.best.logits, torch.as_tensor(targets), self.task)
+        self.spec = replace(self.spec, temperature=temperature)
+        save_spec(self.run_dir, self.spec)
+        return temperature
+
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-        """The best epoch's validation probabilities with their labels and paths."""
+        """The saved epoch's calibrated validation probabilities with their labels and paths."""
+        logits = self.best.logits / self.spec.temperature
+        return self.task.probabilities(logits).numpy(), *self._valid_targets()[1:]
+
+    def _valid_targets(self):
         indices = self.best.indices.tolist()
         labels = [self.valid_set.labels[i] for i in indices]
         labels = (
@@ -338,4 +426,4 @@ class Trainer:
             else np.array(labels)
         )
         paths = [self.valid_set.paths[i] for i in indices]
-        return self.best.probs.numpy(), labels, paths
+        return indices, labels, paths
