@@ -36,6 +36,7 @@ from imclass.data.dataset import ImageSet, open_data  # noqa: E402
 from imclass.data.loader import make_loader  # noqa: E402
 from imclass.data.transforms import eval_transform, train_transform  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
+from imclass.evaluate.metrics import expected_calibration_error  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import read_spec  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
@@ -113,7 +114,10 @@ def run_plain(train: ImageSet, test: ImageSet, classes, run_dir: Path, epochs: i
             optimizer.step()
     seconds = time.perf_counter() - start
     loader = make_loader(
-        test, eval_transform(spec.preprocessing), decode_size=spec.preprocessing.resize_size
+        test,
+        eval_transform(spec.preprocessing),
+        batch_size=32,
+        decode_size=spec.preprocessing.resize_size,
     )
     out = run_inference(model, loader, torch.device("cpu"), lambda *_: None)
     return float((out.values.argmax(1) == out.labels).float().mean()), seconds
@@ -123,7 +127,7 @@ def compare(name, train, test, classes, work: Path, config: TrainConfig, methods
     """Every method on one outer split; prints one line per method, returns their accuracies."""
     work.mkdir(parents=True)
     metrics, seconds, run_dir = run_imclass(train, test, classes, work, config)
-    results = {"imclass": (metrics["accuracy"], seconds)}
+    results = {"imclass": (metrics["accuracy"], seconds), "held_out": held_out_rows(work, classes)}
     print(
         f"{name} imclass: held-out {metrics['accuracy']:.4f}, ECE "
         f"{metrics['expected_calibration_error']:.3f} (before scaling "
@@ -140,7 +144,23 @@ def compare(name, train, test, classes, work: Path, config: TrainConfig, methods
     return results
 
 
+def held_out_rows(work: Path, classes) -> tuple[np.ndarray, np.ndarray]:
+    """imclass's held-out labels and calibrated probabilities, from evaluate's predictions.csv."""
+    with (work / "heldout" / "predictions.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    labels = np.array([classes.index(row["label"]) for row in rows])
+    probs = np.array([[float(row[f"p_{c}"]) for c in classes] for row in rows])
+    return labels, probs
+
+
 def summary(title: str, runs: list[dict], methods) -> None:
+    labels = np.concatenate([run["held_out"][0] for run in runs])
+    probs = np.concatenate([run["held_out"][1] for run in runs])
+    print(
+        f"{title} imclass: expected calibration error over all {len(labels)} held-out "
+        f"images {expected_calibration_error(labels, probs):.3f}",
+        flush=True,
+    )
     for method in methods:
         accuracies = [run[method][0] for run in runs]
         seconds = [run[method][1] for run in runs]

@@ -101,5 +101,5 @@ def test_imagenet_prediction_needs_no_training(tmp_path):
 def test_models_lists_the_offline_default():
     result = run_cli("models")
     assert result.returncode == 0
-    line = next(t for t in result.stdout.splitlines() if "tf_efficientnet_lite0" in t)
-    assert "default" in line and "yes" in line and "224" in line
+    line = next(t for t in result.stdout.splitlines() if "tf_efficientnet_lite2" in t)
+    assert "default" in line and "yes" in line and "260" in line

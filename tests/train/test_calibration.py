@@ -29,3 +29,21 @@ def test_undo_temperature_gives_back_the_unscaled_softmax():
     np.testing.assert_allclose(
         undo_temperature(scaled, 0.7), torch.from_numpy(logits).softmax(1).numpy(), atol=1e-9
     )
+
+
+def test_few_validation_images_move_the_temperature_less_than_many():
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(2000, 4, generator=generator) * 4
+    labels = torch.multinomial((logits / 3).softmax(1), 1, generator=generator)[:, 0]
+    task = make_task(False, 4, 0.0)
+    many = fit_temperature(logits, labels, task)
+    few = fit_temperature(logits[:20], labels[:20], task)
+    assert many == pytest.approx(3, rel=0.1)
+    assert 1.0 < few < many
+
+
+def test_multilabel_temperature_uses_every_label_as_evidence():
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn(1000, 3, generator=generator) * 4
+    targets = torch.bernoulli((logits / 2).sigmoid(), generator=generator)
+    assert fit_temperature(logits, targets, make_task(True, 3, 0.0)) == pytest.approx(2, rel=0.1)

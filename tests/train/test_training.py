@@ -1,5 +1,6 @@
 """Real training runs on tiny generated images with the real pretrained backbone."""
 
+import csv
 import json
 import os
 import signal
@@ -56,19 +57,34 @@ def test_run_directory_is_complete(trained):
         "history.csv",
         "metrics.json",
         "report.html",
+        "predictions.csv",
     } <= names
     assert "checkpoint.safetensors" not in names  # removed once finished
     spec = json.loads((result.run_dir / "model.json").read_text())
-    assert spec["classes"] == ["blue", "red"] and spec["architecture"] == "tf_efficientnet_lite0"
+    assert spec["classes"] == ["blue", "red"] and spec["architecture"] == "tf_efficientnet_lite2"
     assert spec["image_size"] == 64 and spec["mean"] == [0.5, 0.5, 0.5]
     assert spec["multilabel"] is False and spec["imclass_version"]
+    assert spec["temperature"] == result.metrics["temperature"] > 0
+    assert 0 <= result.metrics["expected_calibration_error_unscaled"] <= 1
 
 
 def test_history_has_both_phases(trained):
     _, result = trained
     lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
-    assert [line.split(",")[0] for line in lines[1:]] == ["head"] * 4 + ["finetune"]
+    assert [line.split(",")[0] for line in lines[1:]] == ["probe", "finetune"]
+
+
+def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    config = TrainConfig(**{**TINY, "refit": True})
+    result = train_run(data, config, tmp_path / "run", Reporter(quiet=True))
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["phase"] for r in rows] == ["probe", "finetune", "refit probe", "refit finetune"]
+    assert rows[2]["valid_accuracy"] == "nan"  # nothing left to validate on
+    spec = json.loads((result.run_dir / "model.json").read_text())
+    assert spec["temperature"] == result.metrics["temperature"]
+    assert result.metrics["n_images"] == 4  # the validation figures are the first pass's
 
 
 def test_separable_classes_are_learned(trained):

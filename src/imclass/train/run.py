@@ -128,7 +128,7 @@ def _write_config(
             "device": str(trainer.device),
             "train_images": len(trainer.train_set),
             "valid_images": len(trainer.valid_set),
-            "split": "as given" if trainer.source.is_presplit else "stratified",
+            "split": "as given" if "valid" in trainer.source.splits else "stratified",
             "multilabel": trainer.source.multilabel,
         },
     }
