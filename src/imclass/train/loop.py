@@ -22,6 +22,20 @@ class Outputs:
     failures: list[tuple[int, str]]
 
 
+    def __getitem__(self, rows) -> Outputs:
+        return Outputs(self.values[rows], self.labels[rows], self.indices[rows], self.failures)
+
+
+def joined(first: Outputs, second: Outputs, offset: int) -> Outputs:
+    """Outputs of two ImageSets as of their concatenation; offset: the first set's size."""
+    return Outputs(
+        torch.cat([first.values, second.values]),
+        torch.cat([first.labels, second.labels]),
+        torch.cat([first.indices, second.indices + offset]),
+        first.failures + [(i + offset, reason) for i, reason in second.failures],
+    )
+
+
 @dataclass
 class EpochStats:
     loss: float

@@ -41,6 +41,7 @@ from imclass.train.loop import (
     Outputs,
     finetune_epoch,
     head_epoch,
+    joined,
     run_inference,
 )
 from imclass.train.probe import fit_linear_probe
@@ -107,6 +108,7 @@ class Trainer:
         self.decode = self._decoder()
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
+        self.first_pass_features: tuple[Outputs, Outputs] | None = None
 
     def _decoder(self) -> DecodeCache | None:
         """The decode cache when asked for, or by default when the photos are much too large."""
@@ -146,6 +148,7 @@ class Trainer:
         self.reporter.line(f"refit on all {len(self.train_set)} images")
 
     def _enter_refit(self) -> None:
+        """Train on train + valid (valid indices now follow train's), validate on nothing."""
         self.train_set = ImageSet(
             self.train_set.paths + self.valid_set.paths,
             self.train_set.labels + self.valid_set.labels,
@@ -165,8 +168,14 @@ class Trainer:
         return self.best
 
     def _head_phase(self) -> None:
-        train = self._features(self.train_set, "train")
-        valid = self._features(self.valid_set, "valid")
+        if self.first_pass_features is not None:  # refit: the frozen backbone is the same
+            first_train, first_valid = self.first_pass_features
+            offset = len(self.train_set) - len(self.first_valid_set)
+            train, valid = joined(first_train, first_valid, offset), first_valid[:0]
+        else:
+            train = self._features(self.train_set, "train")
+            valid = self._features(self.valid_set, "valid")
+            self.first_pass_features, self.first_valid_set = (train, valid), self.valid_set
         if self.task.multilabel:
             self._attention_head_epochs(train, valid)
         else:
@@ -190,7 +199,8 @@ class Trainer:
             seconds,
             0.0,
         )
-        logits = torch.from_numpy(probe.logits(valid.values.reshape(len(valid.labels), -1).numpy()))
+        valid_values = valid.values.reshape(len(valid.labels), train.values.shape[1])
+        logits = torch.from_numpy(probe.logits(valid_values.numpy()))
         self._end_epoch(self._phase("probe"), 0, stats, logits, valid, 1.0 / probe.c)
 
     def _attention_head_epochs(self, train: Outputs, valid: Outputs) -> None:
