@@ -69,6 +69,11 @@ def picture_steps(preset: str, pre: Preprocessing, *, keep_content: bool = False
     return _geometric(preset, pre.image_size, interp, CONTENT_KEEPING_CROP if keep_content else 0)
 
 
+def has_horizontal_flips(preset: str) -> bool:
+    """Whether the preset mirrors images, so a mirror image is as good a view as the image."""
+    return check_augment(preset) in ("photo", "overhead")
+
+
 def train_transform(preset: str, pre: Preprocessing, *, keep_content: bool = False):
     """The augmentation preset for training; 'none' is the evaluation transform.
 

@@ -36,6 +36,7 @@ class ModelSpec:
     thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
     global_pool: str = "avg"  # the head (models/heads.py): "avg" timm's own, "csra" multi-label
     temperature: float = 1.0  # logits are divided by it before softmax/sigmoid (calibration)
+    flip_tta: bool = False  # logits are the mean of the image's and its mirror image's
 
     def to_json(self) -> dict:
         return {
@@ -47,6 +48,7 @@ class ModelSpec:
             "thresholds": list(self.thresholds) if self.thresholds else None,
             "global_pool": self.global_pool,
             "temperature": self.temperature,
+            "flip_tta": self.flip_tta,
             **{
                 k: (list(v) if isinstance(v, tuple) else v)
                 for k, v in asdict(self.preprocessing).items()
@@ -71,6 +73,7 @@ class ModelSpec:
             tuple(map(float, thresholds)) if thresholds else None,
             data.get("global_pool", "avg"),
             float(data.get("temperature", 1.0)),
+            bool(data.get("flip_tta", False)),
         )
 
     def decision_thresholds(self) -> tuple[float, ...]:

@@ -64,7 +64,7 @@ class Predictor:
             decode_size=pre.resize_size,
         )
         with reporter.task("predict", len(paths)) as advance:
-            out = run_inference(self.model, loader, self.device, advance)
+            out = run_inference(self.model, loader, self.device, advance, flip=self.spec.flip_tta)
         for row, reason in out.failures:
             reporter.warn(f"skipped {paths[row]}: {reason}")
         probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)

@@ -34,6 +34,7 @@ class TrainConfig:
     augment: str = "photo"
     valid_fraction: float = 0.2
     seed: int = 0
+    flip_tta: bool = True  # predict on image and mirror image, where `augment` flips
     refit: bool = False  # after validation, train again on train + valid with the same schedule
     early_stopping: int = 0  # phase-2 epochs without improvement before stopping; 0: never
     workers: int | None = None  # decoding processes; None: one per core beyond the first

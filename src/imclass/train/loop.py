@@ -21,7 +21,6 @@ class Outputs:
     indices: torch.Tensor
     failures: list[tuple[int, str]]
 
-
     def __getitem__(self, rows) -> Outputs:
         return Outputs(self.values[rows], self.labels[rows], self.indices[rows], self.failures)
 
@@ -80,9 +79,16 @@ def train_keeping_batchnorm_statistics(model: nn.Module) -> None:
 
 @torch.inference_mode()
 def run_inference(
-    model: nn.Module, loader, device: torch.device, advance, *, features: bool = False
+    model: nn.Module,
+    loader,
+    device: torch.device,
+    advance,
+    *,
+    features: bool = False,
+    flip: bool = False,
 ) -> Outputs:
-    """Logits (or pooled pre-logit features) for every readable image of the loader."""
+    """Logits (or pooled pre-logit features) for every readable image of the loader; with
+    flip, the mean of the image's and its mirror image's (test-time augmentation)."""
     model.eval()
     values, labels, indices, failures = [], [], [], []
     for batch in loader:
@@ -91,11 +97,9 @@ def run_inference(
             for piece in batch.inputs.split(pieces(batch.inputs, device)):
                 with autocast(device):
                     inputs = to_device(piece, device)
-                    out = (
-                        model.forward_head(model.forward_features(inputs), pre_logits=True)
-                        if features
-                        else model(inputs)
-                    )
+                    out = _forward(model, inputs, features)
+                    if flip:
+                        out = (out + _forward(model, inputs.flip(3), features)) / 2
                 # unpooled maps (class-attention heads) are cached at half the memory
                 values.append(out.cpu().half() if features and out.ndim > 2 else out.float().cpu())
             labels.append(batch.labels)
@@ -109,6 +113,12 @@ def run_inference(
             failures,
         )
     return Outputs(torch.cat(values), torch.cat(labels), torch.cat(indices), failures)
+
+
+def _forward(model: nn.Module, inputs: torch.Tensor, features: bool) -> torch.Tensor:
+    if features:
+        return model.forward_head(model.forward_features(inputs), pre_logits=True)
+    return model(inputs)
 
 
 def head_epoch(

@@ -23,7 +23,7 @@ import torch
 from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
-from imclass.data.transforms import train_transform
+from imclass.data.transforms import has_horizontal_flips, train_transform
 from imclass.errors import DataError
 from imclass.models import default_image_size, default_model
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
@@ -102,7 +102,15 @@ class Trainer:
         pre = pre.at_size(size)
         if source.multilabel:
             pre = replace(pre, crop_pct=1.0)
-        self.spec = ModelSpec(name, source.classes, pre, source.multilabel, None, pool)
+        self.spec = ModelSpec(
+            name,
+            source.classes,
+            pre,
+            source.multilabel,
+            None,
+            pool,
+            flip_tta=config.flip_tta and has_horizontal_flips(config.augment),
+        )
         self.model = prepare(model, self.device)
         self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
@@ -174,7 +182,7 @@ class Trainer:
             train, valid = joined(first_train, first_valid, offset), first_valid[:0]
         else:
             train = self._features(self.train_set, "train")
-            valid = self._features(self.valid_set, "valid")
+            valid = self._features(self.valid_set, "valid", flip=self.spec.flip_tta)
             self.first_pass_features, self.first_valid_set = (train, valid), self.valid_set
         if self.task.multilabel:
             self._attention_head_epochs(train, valid)
@@ -262,7 +270,9 @@ class Trainer:
                 )
             self._record_failures(self.train_set, failures)
             with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
-                valid = run_inference(self.model, valid_loader, self.device, advance)
+                valid = run_inference(
+                    self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
+                )
             improved = self._end_epoch(
                 self._phase("finetune"),
                 epoch,
@@ -308,11 +318,11 @@ class Trainer:
         """The phase's name in history.csv: 'refit ' marks the second pass."""
         return f"refit {name}" if self.state.refit else name
 
-    def _features(self, images: ImageSet, name: str) -> Outputs:
+    def _features(self, images: ImageSet, name: str, flip: bool = False) -> Outputs:
         loader = self._loader(images, "none", shuffle=False)
         start = time.perf_counter()
         with self.reporter.task(f"features ({name})", len(images)) as advance:
-            out = run_inference(self.model, loader, self.device, advance, features=True)
+            out = run_inference(self.model, loader, self.device, advance, features=True, flip=flip)
         self._record_failures(images, out.failures)
         if len(out.labels) == 0 and len(images):
             raise DataError(f"{self.source.root}: none of the {name} images could be read")
