@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from imclass.data.dataset import multi_hot, open_data  # noqa: E402
+from imclass.data.dataset import ImageSet, multi_hot, open_data  # noqa: E402
 from imclass.data.loader import make_loader  # noqa: E402
 from imclass.data.split import plan_split  # noqa: E402
 from imclass.data.transforms import eval_transform  # noqa: E402
@@ -164,27 +164,34 @@ def main() -> None:
         seconds = time.perf_counter() - start
         tuned = evaluate_run(work / "run", held_file, work / "eval")
         at_half, missed = _held_out_figures(work / "run", work / "heldout" / "images", held)
-        probe, probe_seconds = _probe_baseline(work / "run", train_file, held_file)
-    print(
-        f"training: {seconds:.0f} s wall, saved epoch {result.best_epoch}, thresholds "
-        f"{tuned['thresholds']}; probe baseline {probe_seconds:.0f} s"
-    )
-    figures = (("tuned thresholds", tuned), ("threshold 0.5", at_half), ("probe at 0.5", probe))
-    for name, m in figures:
         print(
-            f"held-out, {name}: exact match {m['exact_match']:.4f}, Hamming accuracy "
-            f"{m['hamming_accuracy']:.4f}, micro F1 {m['micro_f1']:.4f}, mAP {m['mAP']:.4f}"
+            f"training: {seconds:.0f} s wall, saved epoch {result.best_epoch}, thresholds "
+            f"{tuned['thresholds']}",
+            flush=True,
         )
+        _print_figures("tuned thresholds", tuned)
+        _print_figures("threshold 0.5", at_half)
+        probe, probe_seconds = _probe_baseline(work / "run", train_file, held_file)
+        _print_figures(f"probe baseline at 0.5 ({probe_seconds:.0f} s)", probe)
     print(
         "held-out photos missed most often: "
         + ", ".join(f"{name} {n}x" for name, n in missed.most_common(5))
     )
     for name, m in tuned["per_label"].items():
+        ap = "n/a" if m["average_precision"] is None else f"{m['average_precision']:.3f}"
         print(
-            f"  {name}: F1 {m['f1']:.3f}, AP {m['average_precision']:.3f}, threshold "
+            f"  {name}: F1 {m['f1']:.3f}, AP {ap}, threshold "
             f"{m['threshold']:.3f}, missed {m['fn']}, added {m['fp']}"
         )
     print(f"target: training <= 600 s: {seconds <= 600}")
+
+
+def _print_figures(name: str, m: dict) -> None:
+    print(
+        f"held-out, {name}: exact match {m['exact_match']:.4f}, Hamming accuracy "
+        f"{m['hamming_accuracy']:.4f}, micro F1 {m['micro_f1']:.4f}, mAP {m['mAP']:.4f}",
+        flush=True,
+    )
 
 
 def _probe_baseline(run_dir: Path, train_file: Path, held_file: Path) -> tuple[dict, float]:
@@ -208,7 +215,10 @@ def softmax_second(logits: np.ndarray) -> np.ndarray:
 
 
 def pooled_features(model, pre, images) -> np.ndarray:
-    loader = make_loader(images, eval_transform(pre), batch_size=32, decode_size=pre.resize_size)
+    unlabelled = ImageSet(images.paths, (0,) * len(images))  # labels are not needed here
+    loader = make_loader(
+        unlabelled, eval_transform(pre), batch_size=32, decode_size=pre.resize_size
+    )
     out = run_inference(model, loader, torch.device("cpu"), lambda *_: None, features=True)
     return out.values[out.indices.argsort()].numpy()
 

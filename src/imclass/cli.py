@@ -94,6 +94,12 @@ def _train_options(function):
             help="phase 2: the share of the backbone's earliest layer groups kept frozen",
         ),
         click.option(
+            "--flip-tta/--no-flip-tta",
+            default=d.flip_tta,
+            show_default=True,
+            help="predict on each image and its mirror image, where --augment flips",
+        ),
+        click.option(
             "--refit/--no-refit",
             default=d.refit,
             show_default=True,

@@ -54,3 +54,22 @@ def test_classifier_predicts_a_row_for_every_repeated_path(model_dir, images):
     probs = clf.predict_proba([x, x, bad])
     np.testing.assert_array_equal(probs[0], probs[1])
     assert not np.isnan(probs[0]).any() and np.isnan(probs[2]).all()
+
+
+def test_temperature_and_flip_tta_from_model_json_shape_the_probabilities(tmp_path, images):
+    import torch
+    from PIL import Image
+
+    from imclass.data.transforms import eval_transform
+
+    x, _, _ = images
+    network = build_model(DEFAULT_MODEL, 2, pretrained=False).eval()
+    plain = ModelSpec(DEFAULT_MODEL, ("a", "b"), default_preprocessing(DEFAULT_MODEL).at_size(64))
+    tuned = ModelSpec(plain.architecture, plain.classes, plain.preprocessing)
+    tuned = type(plain)(**{**tuned.__dict__, "temperature": 2.0, "flip_tta": True})
+    save_model(tmp_path / "tuned", network, tuned)
+    got = Predictor.from_run_dir(tmp_path / "tuned", workers=0).probabilities([x]).probs[0]
+    inputs = eval_transform(plain.preprocessing)(Image.open(x).convert("RGB"))[None]
+    with torch.no_grad():
+        logits = (network(inputs) + network(inputs.flip(3))) / 2
+    np.testing.assert_allclose(got, (logits / 2.0).softmax(1)[0].numpy(), atol=1e-5)
