@@ -14,7 +14,7 @@ Target (issue 8): training 600 composites takes <= 10 minutes on 2 CPU cores.
 The default validation split shares photos with the training composites (a photo appears in
 ~10 composites), so validation figures are optimistic and thresholds have little to tune on.
 --disjoint-validation builds the validation composites from other training-side photos
-instead (a split file): honest validation, but only ~22 photos to choose the epoch and
+instead (a split file): honest validation, but only ~22 photos to fit the temperature and
 the thresholds on, and 20 % fewer photos to train on.
 """
 

@@ -46,8 +46,8 @@ def run_demo(out: Path, reporter: Reporter | None = None) -> tuple[RunResult, li
     result = train_run(data, DEMO_CONFIG, out / "run", reporter)
     predictor = Predictor.from_run_dir(result.run_dir)
     samples = sorted(data.glob("*/*.png"))[::360][:5]
-    result = predictor.probabilities(samples)
-    read = [samples[row] for row in result.readable]
-    ranked = top_k(result.probs[result.readable], predictor.spec.classes, 1)
+    scored = predictor.probabilities(samples)
+    read = [samples[row] for row in scored.readable]
+    ranked = top_k(scored.probs[scored.readable], predictor.spec.classes, 1)
     predictions = list(zip(read, ranked, strict=True))
     return result, predictions

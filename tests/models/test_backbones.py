@@ -1,7 +1,7 @@
 import pytest
 
 from imclass.errors import ModelError
-from imclass.models import default_image_size, default_model
+from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import create_backbone, list_backbones
 
 
@@ -26,7 +26,7 @@ def test_models_listing_marks_the_offline_default():
 
 
 def test_the_default_backbone_runs_at_320_px_and_others_at_their_pretrained_size():
-    assert default_model(False) == default_model(True) == "tf_efficientnet_lite2"
+    assert DEFAULT_MODEL == "tf_efficientnet_lite2"
     assert default_image_size("tf_efficientnet_lite2", 260) == 320
     assert default_image_size("resnet50", 224) == 224
 

@@ -44,11 +44,8 @@ def write_predictions(path: Path, labels, probs, paths, classes, thresholds=None
         true = [classes[int(i)] for i in labels]
         predicted = [classes[int(i)] for i in probs.argmax(1)] if len(probs) else []
     else:
-        true = [" ".join(c for c, on in zip(classes, row, strict=True) if on) for row in labels]
-        chosen = probs >= np.asarray(thresholds)
-        predicted = [
-            " ".join(c for c, on in zip(classes, row, strict=True) if on) for row in chosen
-        ]
+        true = _joined(classes, labels)
+        predicted = _joined(classes, probs >= np.asarray(thresholds))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "label", "predicted", *(f"p_{c}" for c in classes)])

@@ -5,10 +5,10 @@ are computed once. Single-label: the head is a linear probe (logistic regression
 cross-validation on the training features, train/probe.py). Multi-label: the class-attention
 head trains on the cached maps for many cheap AdamW epochs.
 Phase 2 ("finetune"): the network on augmented images, its earliest layers frozen, the body at a
-lower learning rate than the head, AdamW with warm-up and cosine decay, label smoothing.
+one gentle learning rate for body and head, AdamW with warm-up and cosine decay.
 The last epoch is what is saved: no epoch is picked on the few validation images, which serve
-the temperature (train/calibration.py) and the history. A checkpoint after every epoch makes an
-interrupted run resumable.
+the temperature (train/calibration.py), multi-label thresholds and the history. A checkpoint
+after every epoch makes an interrupted run resumable.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
 from imclass.data.transforms import has_horizontal_flips, train_transform
-from imclass.errors import DataError
-from imclass.models import default_image_size, default_model
+from imclass.errors import DataError, RunDirError
+from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
 from imclass.models.heads import CLASS_ATTENTION, build_model
 from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
@@ -95,7 +95,7 @@ class Trainer:
         # Several objects per image: a centre crop could cut one off, and pooling before the
         # head mixes them; class attention scores every location (models/heads.py).
         pool = CLASS_ATTENTION if source.multilabel else "avg"
-        name = config.model or default_model(source.multilabel)
+        name = config.model or DEFAULT_MODEL
         model = build_model(name, len(source.classes), pool)
         pre = preprocessing_of(model)
         size = config.image_size or default_image_size(name, pre.image_size)
@@ -182,7 +182,14 @@ class Trainer:
             train, valid = joined(first_train, first_valid, offset), first_valid[:0]
         else:
             train = self._features(self.train_set, "train")
-            valid = self._features(self.valid_set, "valid", flip=self.spec.flip_tta)
+            # a mirror image's mean pooled features give the mean logits of a linear head;
+            # multi-label maps are not pooled, so their validation views stay unflipped
+            flip = self.spec.flip_tta and not self.task.multilabel
+            valid = (
+                self._features(self.valid_set, "valid", flip=flip)
+                if len(self.valid_set)
+                else train[:0]
+            )
             self.first_pass_features, self.first_valid_set = (train, valid), self.valid_set
         if self.task.multilabel:
             self._attention_head_epochs(train, valid)
@@ -209,7 +216,7 @@ class Trainer:
         )
         valid_values = valid.values.reshape(len(valid.labels), train.values.shape[1])
         logits = torch.from_numpy(probe.logits(valid_values.numpy()))
-        self._end_epoch(self._phase("probe"), 0, stats, logits, valid, 1.0 / probe.c)
+        self._end_epoch(self._phase("probe"), 0, stats, logits, valid, float("nan"))
 
     def _attention_head_epochs(self, train: Outputs, valid: Outputs) -> None:
         head = self.model.get_classifier()
@@ -251,11 +258,13 @@ class Trainer:
             int(epochs * batches * self.config.warmup_fraction),
             step=self.state.epochs_done * batches,
         )
-        valid_loader = self._loader(self._usable(self.valid_set), "none", shuffle=False)
+        # unfiltered, so that indices stay positions in valid_set (a known bad file fails again)
+        valid_loader = self._loader(self.valid_set, "none", shuffle=False)
         for epoch in range(self.state.epochs_done, epochs):
             seed = self.config.seed * 1000 + self.config.head_epochs + epoch
             torch.manual_seed(seed)
-            loader = self.train_loader(seed)
+            usable = self._usable(self.train_set)
+            loader = self.train_loader(seed, usable)
             with self.reporter.task(
                 f"finetune {epoch + 1}/{epochs}", len(loader.dataset)
             ) as advance:
@@ -268,7 +277,7 @@ class Trainer:
                     task=self.task,
                     advance=advance,
                 )
-            self._record_failures(self.train_set, failures)
+            self._record_failures(usable, failures)  # its indices are positions in usable
             with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
                 valid = run_inference(
                     self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
@@ -284,17 +293,21 @@ class Trainer:
             self.state.epochs_done = epoch + 1
             self.state.stale_epochs = 0 if improved else self.state.stale_epochs + 1
             self._checkpoint(optimizer)
-            if self.config.early_stopping and self.state.stale_epochs >= self.config.early_stopping:
+            if (
+                self.config.early_stopping
+                and len(self.valid_set)  # the refit pass has none: it runs the whole schedule
+                and self.state.stale_epochs >= self.config.early_stopping
+            ):
                 self.reporter.line(
                     f"early stopping: no improvement in {self.state.stale_epochs} epochs"
                 )
                 break
 
-    def train_loader(self, seed: int):
-        """The augmented, shuffled loader of one fine-tuning epoch."""
-        return self._loader(
-            self._usable(self.train_set), self.config.augment, shuffle=True, epoch_seed=seed
-        )
+    def train_loader(self, seed: int, images: ImageSet | None = None):
+        """The augmented, shuffled loader of one fine-tuning epoch (over images, by default
+        the training images not known to be unreadable)."""
+        images = images if images is not None else self._usable(self.train_set)
+        return self._loader(images, self.config.augment, shuffle=True, epoch_seed=seed)
 
     def finetune_optimizer(self) -> torch.optim.Optimizer:
         """AdamW with two groups: the trainable body at lr * body_lr_ratio, the head at lr."""
@@ -409,7 +422,7 @@ class Trainer:
             best["accuracy"],
             best["loss"],
             best["epoch"],
-            extra["best_logits"],
+            _needed(extra, "best_logits", self.run_dir),
             extra["best_indices"],
         )
         self.history.load()
@@ -447,3 +460,12 @@ class Trainer:
         )
         paths = [self.valid_set.paths[i] for i in indices]
         return indices, labels, paths
+
+
+def _needed(tensors: dict, name: str, run_dir: Path) -> torch.Tensor:
+    if name not in tensors:
+        raise RunDirError(
+            f"{run_dir}: the checkpoint was written by an older imclass and cannot be resumed; "
+            "train again"
+        )
+    return tensors[name]
