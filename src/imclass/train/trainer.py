@@ -447,7 +447,7 @@ class Trainer:
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
-        logits = self.best.logits / self.spec.temperature
+        logits = self.best.logits.reshape(-1, len(self.spec.classes)) / self.spec.temperature
         return self.task.probabilities(logits).numpy(), *self._valid_targets()[1:]
 
     def _valid_targets(self):
