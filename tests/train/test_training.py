@@ -201,7 +201,7 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
     assert "resuming" in err
     history = (tmp_path / "killed" / "history.csv").read_text().splitlines()[1:]
     assert [row.split(",")[:2] for row in history] == (
-        [["head", "1"], ["head", "2"]] + [["finetune", str(e)] for e in range(1, 6)]
+        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)]
     )
     assert not (tmp_path / "killed" / "checkpoint.safetensors").exists()
 
