@@ -7,6 +7,7 @@ cross-validation on the training features alone (log loss), so nothing held out 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,28 +37,31 @@ class LinearProbe:
 
 def fit_linear_probe(features, labels, num_classes: int, seed: int = 0) -> LinearProbe:
     """Multinomial logistic regression, C by stratified k-fold CV on the training features."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
 
     features = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels, dtype=int)
     present = np.unique(labels)
     folds = min(MAX_FOLDS, int(np.bincount(labels)[present].min()))
-    model = LogisticRegression(max_iter=2000)
     if folds >= 2:
-        search = GridSearchCV(
-            model,
-            {"C": list(C_GRID)},
-            cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-            scoring="neg_log_loss",
-        )
-        model = search.fit(features, labels).best_estimator_
+        # one warm-started path over C per fold: ~10x faster than a grid search of
+        # independent fits (the digits demo, 1,438 images x 1,280 features: minutes to seconds)
+        with warnings.catch_warnings():  # sklearn 1.8 announces attribute changes; C_ stays
+            warnings.simplefilter("ignore", FutureWarning)
+            model = LogisticRegressionCV(
+                Cs=list(C_GRID),
+                cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+                scoring="neg_log_loss",
+                max_iter=2000,
+            ).fit(features, labels)
+        c = float(np.atleast_1d(model.C_)[0])
     else:  # a class with one image: nothing to cross-validate on
-        model.set_params(C=1.0).fit(features, labels)
-    return _softmax_form(model, num_classes)
+        model, c = LogisticRegression(C=1.0, max_iter=2000).fit(features, labels), 1.0
+    return _softmax_form(model, num_classes, c)
 
 
-def _softmax_form(model, num_classes: int) -> LinearProbe:
+def _softmax_form(model, num_classes: int, c: float) -> LinearProbe:
     """Weights over every class in softmax form; absent classes get a very low bias."""
     coef, intercept = model.coef_, model.intercept_
     if len(model.classes_) == 2:  # sklearn's binary form: one logit for the second class
@@ -67,4 +71,4 @@ def _softmax_form(model, num_classes: int) -> LinearProbe:
     bias = np.full(num_classes, -30.0, dtype=np.float32)
     weight[model.classes_] = coef
     bias[model.classes_] = intercept
-    return LinearProbe(weight, bias, float(model.C))
+    return LinearProbe(weight, bias, c)
