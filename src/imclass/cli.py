@@ -207,7 +207,7 @@ def _headline(metrics: dict) -> str:
 
 def _print_result(result) -> None:
     stdout.print(
-        f"best epoch: {result.best_epoch}; validation {_headline(result.metrics)} "
+        f"saved epoch: {result.best_epoch}; validation {_headline(result.metrics)} "
         f"({result.seconds:.0f} s)"
     )
     stdout.print(f"run directory: {result.run_dir}")

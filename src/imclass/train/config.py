@@ -19,7 +19,7 @@ class TrainConfig:
     model: str | None = None  # None: DEFAULT_MODEL (models/__init__.py)
     image_size: int | None = None  # None: 320 for DEFAULT_MODEL, else the pretrained size
     head_epochs: int = 30  # phase 1: > 0 fits the probe; multi-label, AdamW epochs of the head
-    epochs: int = 5  # phase 2, whole network; 5 reached the best epoch on both shared sets
+    epochs: int = 5  # phase 2; the last epoch is kept (see README "Training recipe")
     batch_size: int = 32
     head_lr: float = 3e-3  # phase 1 AdamW
     # Phase 2 starts from a probe that already fits: a gentle, equal rate keeps what it knows.
