@@ -49,6 +49,7 @@ from imclass.train.probe import fit_linear_probe  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baselines import pooled_features  # noqa: E402
 from settings import add_set_option, config_from  # noqa: E402
 
 METHODS = ("imclass", "probe", "plain")
@@ -74,23 +75,16 @@ def run_imclass(train: ImageSet, test: ImageSet, classes, work: Path, config: Tr
     return metrics, seconds, result.run_dir
 
 
-def features(model, pre, images: ImageSet) -> tuple[np.ndarray, np.ndarray]:
-    loader = make_loader(images, eval_transform(pre), batch_size=32, decode_size=pre.resize_size)
-    out = run_inference(model, loader, torch.device("cpu"), lambda *_: None, features=True)
-    order = out.indices.argsort()
-    return out.values[order].numpy(), out.labels[order].numpy()
-
-
 def run_probe(train: ImageSet, test: ImageSet, classes, run_dir: Path, seed: int):
     start = time.perf_counter()
     spec = read_spec(run_dir)
     model = build_model(spec.architecture, len(classes)).eval()
     pre = spec.preprocessing
-    x_train, y_train = features(model, pre, train)
-    probe = fit_linear_probe(x_train, y_train, len(classes), seed)
+    x_train = pooled_features(model, pre, train)
+    probe = fit_linear_probe(x_train, np.array(train.labels), len(classes), seed)
     seconds = time.perf_counter() - start
-    x_test, y_test = features(model, pre, test)
-    return float(np.mean(probe.logits(x_test).argmax(1) == y_test)), seconds
+    x_test = pooled_features(model, pre, test)
+    return float(np.mean(probe.logits(x_test).argmax(1) == np.array(test.labels))), seconds
 
 
 def run_plain(train: ImageSet, test: ImageSet, classes, run_dir: Path, epochs: int, seed: int):

@@ -32,24 +32,21 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imclass.data.dataset import ImageSet, multi_hot, open_data  # noqa: E402
-from imclass.data.loader import make_loader  # noqa: E402
 from imclass.data.split import plan_split  # noqa: E402
-from imclass.data.transforms import eval_transform  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import read_spec  # noqa: E402
 from imclass.predict.predictor import Predictor  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
-from imclass.train.loop import run_inference  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
+from baselines import pooled_features  # noqa: E402
 from settings import add_set_option, config_from  # noqa: E402
 
 CELL = 128  # four cells make one 256 x 256 composite
@@ -98,7 +95,6 @@ def photo_sides(root: Path, seed: int = 0) -> tuple[dict, dict]:
 
 
 def split_photos(paths, labels, classes, seed: int) -> tuple[dict, dict]:
-    from imclass.data.dataset import ImageSet
 
     plan = plan_split(ImageSet(tuple(paths), tuple(labels)), classes, valid=0.2, seed=seed)
     sides = ({}, {})
@@ -212,15 +208,6 @@ def _probe_baseline(run_dir: Path, train_file: Path, held_file: Path) -> tuple[d
 
 def softmax_second(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))
-
-
-def pooled_features(model, pre, images) -> np.ndarray:
-    unlabelled = ImageSet(images.paths, (0,) * len(images))  # labels are not needed here
-    loader = make_loader(
-        unlabelled, eval_transform(pre), batch_size=32, decode_size=pre.resize_size
-    )
-    out = run_inference(model, loader, torch.device("cpu"), lambda *_: None, features=True)
-    return out.values[out.indices.argsort()].numpy()
 
 
 def _held_out_figures(run_dir: Path, folder: Path, held) -> tuple[dict, Counter]:

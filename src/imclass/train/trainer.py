@@ -4,8 +4,8 @@ Phase 1 ("head"): the backbone is frozen and inputs are not augmented, so its po
 are computed once. Single-label: the head is a linear probe (logistic regression, L2 chosen by
 cross-validation on the training features, train/probe.py). Multi-label: the class-attention
 head trains on the cached maps for many cheap AdamW epochs.
-Phase 2 ("finetune"): the network on augmented images, its earliest layers frozen, the body at a
-one gentle learning rate for body and head, AdamW with warm-up and cosine decay.
+Phase 2 ("finetune"): the network on augmented images, its earliest layers frozen, one gentle
+learning rate for body and head, AdamW with warm-up and cosine decay.
 The last epoch is what is saved: no epoch is picked on the few validation images, which serve
 the temperature (train/calibration.py), multi-label thresholds and the history. A checkpoint
 after every epoch makes an interrupted run resumable.
@@ -116,7 +116,8 @@ class Trainer:
         self.decode = self._decoder()
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
-        self.first_pass_features: tuple[Outputs, Outputs] | None = None
+        # (train, valid, len(train_set)) of the first pass, reused by the refit's probe
+        self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
 
     def _decoder(self) -> DecodeCache | None:
         """The decode cache when asked for, or by default when the photos are much too large."""
@@ -177,9 +178,9 @@ class Trainer:
 
     def _head_phase(self) -> None:
         if self.first_pass_features is not None:  # refit: the frozen backbone is the same
-            first_train, first_valid = self.first_pass_features
-            offset = len(self.train_set) - len(self.first_valid_set)
-            train, valid = joined(first_train, first_valid, offset), first_valid[:0]
+            first_train, first_valid, first_train_size = self.first_pass_features
+            train = joined(first_train, first_valid, first_train_size)
+            valid = first_valid[:0]
         else:
             train = self._features(self.train_set, "train")
             # a mirror image's mean pooled features give the mean logits of a linear head;
@@ -190,7 +191,7 @@ class Trainer:
                 if len(self.valid_set)
                 else train[:0]
             )
-            self.first_pass_features, self.first_valid_set = (train, valid), self.valid_set
+            self.first_pass_features = (train, valid, len(self.train_set))
         if self.task.multilabel:
             self._attention_head_epochs(train, valid)
         else:
@@ -439,7 +440,7 @@ class Trainer:
 
     def calibrate(self) -> float:
         """Fit the temperature on the saved epoch's validation logits; store it in model.json."""
-        _, targets, _ = self._valid_targets()
+        targets, _ = self._valid_targets()
         temperature = fit_temperature(self.best.logits, torch.as_tensor(targets), self.task)
         self.spec = replace(self.spec, temperature=temperature)
         save_spec(self.run_dir, self.spec)
@@ -448,7 +449,7 @@ class Trainer:
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
         logits = self.best.logits.reshape(-1, len(self.spec.classes)) / self.spec.temperature
-        return self.task.probabilities(logits).numpy(), *self._valid_targets()[1:]
+        return self.task.probabilities(logits).numpy(), *self._valid_targets()
 
     def _valid_targets(self):
         indices = self.best.indices.tolist()
@@ -459,7 +460,7 @@ class Trainer:
             else np.array(labels)
         )
         paths = [self.valid_set.paths[i] for i in indices]
-        return indices, labels, paths
+        return labels, paths
 
 
 def _needed(tensors: dict, name: str, run_dir: Path) -> torch.Tensor:
