@@ -7,6 +7,8 @@ imclass.data.label_files; this module holds what every format produces: a DataSo
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,7 +70,8 @@ class DataSource:
     classes: tuple[str, ...]
     splits: dict[str, ImageSet] = field(default_factory=dict)
     multilabel: bool = False
-    notes: tuple[str, ...] = ()  # warnings for the user, e.g. rows skipped with --skip-missing
+    notes: tuple[str, ...] = ()  # one warning per skipped row, link or folder, for the user
+    data_root: Path | None = None  # where a label file's images must be, if not its folder
 
     @property
     def name(self) -> str:
@@ -76,7 +79,10 @@ class DataSource:
 
     @property
     def folder(self) -> Path:
-        """The folder the images are under: root, or the folder of a label file."""
+        """The folder every image is under, as listed: root, or a label file's data root.
+        Outputs mirror each image's path relative to it (symlinked class folders included)."""
+        if self.data_root is not None:
+            return self.data_root
         return self.root.parent if self.root.is_file() else self.root
 
     @property
@@ -93,11 +99,13 @@ class DataSource:
 
 @dataclass(frozen=True)
 class LabelOptions:
-    """How to read label files: forced multi-label, the label delimiter, skipping missing images."""
+    """How to read label files: forced multi-label, the label delimiter, skipping missing images,
+    and the folder every listed image must be inside (default: the label file's folder)."""
 
     multilabel: bool | None = None
     delimiter: str | None = None
     skip_missing: bool = False
+    root: Path | None = None
 
 
 def open_data(path: Path | str, options: LabelOptions | None = None) -> DataSource:
@@ -109,14 +117,8 @@ def open_data(path: Path | str, options: LabelOptions | None = None) -> DataSour
         from imclass.data.label_files import read_label_file
 
         return read_label_file(label_file, options or LabelOptions())
-    split_dirs = _split_folders(root)
-    if split_dirs:
-        source = _read_presplit(root, split_dirs)
-    else:
-        by_class = _scan_class_folders(root)
-        classes = tuple(sorted(by_class))
-        source = DataSource(root, classes, {"all": _to_imageset(by_class, classes)})
-    _check_classes(root, source.classes)
+    source, loose = _read_folders(root)
+    _check_classes(root, source.classes, len(loose))
     return source
 
 
@@ -126,17 +128,14 @@ def open_images(path: Path | str, options: LabelOptions | None = None) -> DataSo
     root = _existing(path)
     if _label_file(root) is not None:
         return open_data(root, options)
-    split_dirs = _split_folders(root)
-    if split_dirs:
-        return _read_presplit(root, split_dirs)
-    by_class = _scan_class_folders(root)
-    loose = _loose_images(root)
-    if not by_class and not loose:
+    source, loose = _read_folders(root)
+    if source.is_presplit:
+        return source
+    found = source.splits["all"]
+    if not found and not loose:
         raise DataError(f"{root}: no images found ({' '.join(sorted(IMAGE_EXTENSIONS))} files)")
-    classes = tuple(sorted(by_class))
-    found = _to_imageset(by_class, classes)
     images = ImageSet(tuple(loose) + found.paths, ((),) * len(loose) + found.labels)
-    return DataSource(root, classes, {"all": images})
+    return DataSource(root, source.classes, {"all": images}, notes=source.notes)
 
 
 def _existing(path: Path | str) -> Path:
@@ -146,13 +145,21 @@ def _existing(path: Path | str) -> Path:
     return root
 
 
+def _listing(folder: Path) -> list[Path]:
+    """The visible entries of the data set's own folder, sorted; unreadable is an error."""
+    try:
+        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError as error:
+        raise DataError(f"{folder}: cannot read this folder ({error.strerror or error})") from None
+
+
 def _label_file(root: Path) -> Path | None:
     """root itself when a file, else the one label file at the top of the folder, if any."""
     if root.is_file():
         return root
     from imclass.data.label_files import is_label_file
 
-    found = sorted(p for p in root.iterdir() if not p.name.startswith(".") and is_label_file(p))
+    found = [p for p in _listing(root) if is_label_file(p)]
     if len(found) > 1:
         raise DataError(
             f"{root}: {len(found)} label files ({', '.join(p.name for p in found)}); "
@@ -161,23 +168,96 @@ def _label_file(root: Path) -> Path | None:
     return found[0] if found else None
 
 
-def _split_folders(root: Path) -> dict[str, Path]:
+class FolderWalk:
+    """One pass over a data set's folders: links to folders are followed, but each real folder
+    is read once (a loop such as `loop -> .`, or a second link to a folder, is skipped);
+    dangling links and unreadable folders are skipped too, and every skip is noted."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self._read: dict[tuple[int, int], Path] = {}
+
+    def entries(self, folder: Path) -> dict[Path, str] | None:
+        """folder's visible entries and their kinds ('folder', 'file', 'other'); None when it
+        was read already or cannot be read (noted)."""
+        try:
+            info = folder.stat()
+            first = self._read.setdefault((info.st_dev, info.st_ino), folder)
+            if first != folder:
+                self.notes.append(
+                    f"{folder}: the same folder as {first} (a link loop or a second link to it); "
+                    "read once, skipped here"
+                )
+                return None
+            listed = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        except OSError as error:
+            self.notes.append(f"{folder}: unreadable folder ({error.strerror or error}); skipped")
+            return None
+        kinds = {path: self._kind(path) for path in listed}
+        return {path: kind for path, kind in kinds.items() if kind is not None}
+
+    def _kind(self, path: Path) -> str | None:
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            target = f" to {os.readlink(path)}" if path.is_symlink() else ""
+            self.notes.append(f"{path}: broken link{target} ({error.strerror or error}); skipped")
+            return None
+        return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+    def images(self, folder: Path) -> list[Path]:
+        """The image files below folder, in any depth, as listed (links not resolved)."""
+        found, pending = [], [folder]
+        while pending:
+            entries = self.entries(pending.pop()) or {}
+            found += [p for p, kind in entries.items() if kind == "file" and is_image_file(p)]
+            pending += _links_first([p for p, kind in entries.items() if kind == "folder"])
+        return sorted(found)
+
+
+def _links_first(folders: list[Path]) -> list[Path]:
+    """Folders in reverse reading order: real folders are read before links that lead to them."""
+    return sorted(folders, key=lambda p: (not p.is_symlink(), p.name), reverse=True)
+
+
+def _read_folders(root: Path) -> tuple[DataSource, list[Path]]:
+    """A pre-split folder or a folder per class, and the images loose at the top."""
+    walk = FolderWalk()
+    top = walk.entries(root)
+    if top is None:
+        raise DataError(f"{root}: cannot read this folder; {walk.notes[-1]}")
+    loose = [p for p, kind in top.items() if kind == "file" and is_image_file(p)]
+    split_dirs = _split_folders(root, top)
+    if split_dirs:
+        scanned = {}
+        for split, folder in split_dirs.items():
+            scanned[split] = _scan_class_folders(walk, walk.entries(folder) or {})
+        classes = tuple(sorted(set().union(*scanned.values())))
+        splits = {split: _to_imageset(by_class, classes) for split, by_class in scanned.items()}
+    else:
+        by_class = _scan_class_folders(walk, top)
+        classes = tuple(sorted(by_class))
+        splits = {"all": _to_imageset(by_class, classes)}
+    return DataSource(root, classes, splits, notes=tuple(walk.notes)), loose
+
+
+def _split_folders(root: Path, top: dict[Path, str]) -> dict[str, Path]:
     found = {}
-    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+    for child in (p for p, kind in top.items() if kind == "folder"):
         split = SPLIT_FOLDERS.get(child.name.lower())
         if split and split not in found:
             found[split] = child
     if "train" not in found:
         return {}
-    _reject_misspelt_splits(root)
+    _reject_misspelt_splits(root, [p for p, kind in top.items() if kind == "folder"])
     return found if len(found) > 1 else {}
 
 
-def _reject_misspelt_splits(root: Path) -> None:
+def _reject_misspelt_splits(root: Path, folders: list[Path]) -> None:
     """Beside train/, a folder of class folders named almost like a split is a typo, not a
     class: 'vaild' would otherwise train a classifier of 'train' against 'vaild'."""
     others = [name for name in SPLIT_FOLDERS if SPLIT_FOLDERS[name] != "train"]
-    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+    for child in folders:
         suggestion = did_you_mean(child.name.lower(), others)
         if suggestion and child.name.lower() not in SPLIT_FOLDERS and _holds_folders(child):
             raise DataError(
@@ -187,44 +267,28 @@ def _reject_misspelt_splits(root: Path) -> None:
 
 
 def _holds_folders(folder: Path) -> bool:
-    return any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
+    try:
+        return any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
+    except OSError:  # unreadable: noted when the folder is read as a class
+        return False
 
 
-def _read_presplit(root: Path, split_dirs: dict[str, Path]) -> DataSource:
-    scanned = {split: _scan_class_folders(folder) for split, folder in split_dirs.items()}
-    classes = tuple(sorted(set().union(*scanned.values())))
-    splits = {split: _to_imageset(by_class, classes) for split, by_class in scanned.items()}
-    return DataSource(root, classes, splits)
-
-
-def _scan_class_folders(root: Path) -> dict[str, list[Path]]:
-    """Class name -> its image files, found recursively; hidden files and folders are skipped."""
+def _scan_class_folders(walk: FolderWalk, entries: dict[Path, str]) -> dict[str, list[Path]]:
+    """Class name -> its image files, found recursively; hidden files and folders are skipped.
+    Real folders are read before links, so a link to a class folder is the copy skipped."""
+    folders = [p for p, kind in entries.items() if kind == "folder"]
     by_class: dict[str, list[Path]] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(
-            p
-            for p in folder.rglob("*")
-            if p.is_file()
-            and is_image_file(p)
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        )
+    for folder in sorted(folders, key=lambda p: (p.is_symlink(), p.name)):
+        files = walk.images(folder)
         if files:
             by_class[folder.name] = files
-    return by_class
+    return dict(sorted(by_class.items()))
 
 
-def _loose_images(root: Path) -> list[Path]:
-    """Image files directly in root (not in a class folder), hidden ones skipped."""
-    return sorted(
-        p for p in root.iterdir() if p.is_file() and is_image_file(p) and not p.name.startswith(".")
-    )
-
-
-def _check_classes(root: Path, classes: tuple[str, ...]) -> None:
-    loose = _loose_images(root)
+def _check_classes(root: Path, classes: tuple[str, ...], loose: int) -> None:
     if not classes and loose:
         raise DataError(
-            f"{root}: {len(loose)} images but no class folders; a classifier needs one folder "
+            f"{root}: {loose} images but no class folders; a classifier needs one folder "
             "per class (at least two)"
         )
     if not classes:

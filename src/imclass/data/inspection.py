@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import statistics
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class DataSummary:
     suspicious: dict[Path, str]
     duplicates: Duplicates = field(default_factory=Duplicates)
     unlabelled: int = 0  # images with no class: loose in a folder read by open_images
+    skipped: tuple[str, ...] = ()  # the data set's notes: links, folders and rows not read
 
     @property
     def classified(self) -> bool:
@@ -83,12 +85,18 @@ class DataSummary:
 
 
 def read_header(path: Path) -> Header | str:
-    """The header facts of one file, or the reason it cannot be opened."""
+    """The header facts of one file, or the reason it cannot be opened. An image above
+    Pillow's bomb limit is refused here in the words load_rgb uses, so info and verify agree."""
     try:
         if path.stat().st_size == 0:
             return "zero bytes"
-        with Image.open(path) as image:
-            return Header(image.format or "?", image.size[0], image.size[1], path.stat().st_size)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                return Header(image.format or "?", width, height, path.stat().st_size)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return f"decompression bomb refused ({error})"
     except Exception as error:  # noqa: BLE001 - any failure is this file's reason
         return f"not an image ({type(error).__name__})"
 
@@ -121,7 +129,9 @@ def describe_data(
     suspicious = find_suspicious(headers, first_class)
     duplicates = find_duplicates(list(headers), 0, split_of=split_of(source), workers=workers)
     unlabelled = sum(1 for label in images.labels if not label_ids(label))
-    return DataSummary(source.root, counts, headers, unreadable, suspicious, duplicates, unlabelled)
+    return DataSummary(
+        source.root, counts, headers, unreadable, suspicious, duplicates, unlabelled, source.notes
+    )
 
 
 def _first_class(label, classes) -> str | None:

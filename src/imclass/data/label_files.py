@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +53,13 @@ class Row:
 
 def read_label_file(path: Path, options: LabelOptions) -> DataSource:
     rows = read_rows(path, options)
-    resolver = ImageResolver(path)
+    resolver = ImageResolver(path, options.root)
     found, notes = [], []
     seen: dict[Path, str] = {}
     for row in rows:
         if not row.labels:
             raise DataError(f"{path}: {row.where}: no labels for {row.image}")
-        image = resolver.find(row.image)
+        image = resolver.find(row.image, f"{path}: {row.where}")
         if image is None:
             message = f"{path}: {row.where}: image {row.image} not found (looked in {path.parent})"
             if not options.skip_missing:
@@ -71,7 +72,7 @@ def read_label_file(path: Path, options: LabelOptions) -> DataSource:
             )
         seen[image] = row.where
         found.append((image, row))
-    return _to_source(path, found, options, tuple(notes))
+    return _to_source(path, found, options, tuple(notes), resolver.root)
 
 
 def read_rows(path: Path, options: LabelOptions) -> list[Row]:
@@ -275,29 +276,62 @@ def _image_field(path: Path, where: str, data: dict) -> str:
 
 class ImageResolver:
     """Finds the file a row names: relative to the label file, in images/ beside it, or by name
-    anywhere below it (Label Studio URLs, with its upload prefix removed if need be)."""
+    anywhere below it (Label Studio URLs, with its upload prefix removed if need be).
 
-    def __init__(self, label_file: Path):
+    Every file found must be inside the data root (the label file's folder unless one is
+    given), by its written path and with links resolved: a row naming `../../etc/passwd`, an
+    absolute path elsewhere or a link that leads out is an error, never data to read or move.
+    """
+
+    def __init__(self, label_file: Path, root: Path | None = None):
         self.base = label_file.resolve().parent
+        self.root = Path(root).expanduser().resolve() if root is not None else self.base
         self._by_name: dict[str, list[Path]] | None = None
 
-    def find(self, name: str) -> Path | None:
-        local = self._local_path(name)
-        for candidate in (self.base / local, self.base / "images" / local):
+    def find(self, name: str, where: str) -> Path | None:
+        """The image name stands for, as a path under root; None when there is none. where
+        ("labels.csv: line 7") starts the error for a name that leads outside the root."""
+        local, is_url = self._local_path(name)
+        written = self.base / local
+        if not is_url and not self._written_inside(written):  # a URL is looked up by name
+            raise DataError(f"{where}: {name} is outside the data set {self.root}{self._hint}")
+        for candidate in filter(self._written_inside, (written, self.base / "images" / local)):
             if candidate.is_file():
-                return candidate
-        if Path(local).is_absolute() and Path(local).is_file():
-            return Path(local)
+                return self._inside(candidate, name, where)
         base_name = Path(local).name
         matches = self.by_name.get(base_name) or self.by_name.get(_without_upload_prefix(base_name))
-        return matches[0] if matches and len(matches) == 1 else None
+        if matches and len(matches) == 1:
+            return self._inside(matches[0], name, where)
+        return None
+
+    def _written_inside(self, candidate: Path) -> bool:
+        return Path(os.path.normpath(candidate)).is_relative_to(self.root)
+
+    def _inside(self, candidate: Path, name: str, where: str) -> Path:
+        """candidate as a path under root: as written when it is one (a linked folder inside
+        the data set keeps its name), else its real path."""
+        real = candidate.resolve()
+        if not real.is_relative_to(self.root):
+            raise DataError(
+                f"{where}: {name} is a link to {real}, outside the data set {self.root}{self._hint}"
+            )
+        if ".." not in candidate.parts and candidate.is_relative_to(self.root):
+            return candidate
+        return real
+
+    @property
+    def _hint(self) -> str:
+        return "; only images inside it are read (--root DIR names another data root)"
 
     @staticmethod
-    def _local_path(name: str) -> str:
+    def _local_path(name: str) -> tuple[str, bool]:
+        """The file path a row names, and whether it came from a Label Studio URL."""
         parsed = urlparse(name)
         if parsed.query and "d" in parse_qs(parsed.query):
-            return unquote(parse_qs(parsed.query)["d"][0])
-        return unquote(parsed.path) if parsed.scheme or name.startswith("/data/") else name
+            return unquote(parse_qs(parsed.query)["d"][0]), False
+        if parsed.scheme or name.startswith("/data/"):
+            return unquote(parsed.path), True
+        return name, False
 
     @property
     def by_name(self) -> dict[str, list[Path]]:
@@ -314,7 +348,7 @@ def _without_upload_prefix(name: str) -> str:
     return match.group(1) if match else name
 
 
-def _to_source(path: Path, found, options: LabelOptions, notes) -> DataSource:
+def _to_source(path: Path, found, options: LabelOptions, notes, root: Path) -> DataSource:
     classes = tuple(sorted({label for _, row in found for label in row.labels}))
     if len(classes) < 2:
         raise DataError(f"{path}: only {len(classes)} class(es); a classifier needs at least two")
@@ -336,4 +370,4 @@ def _to_source(path: Path, found, options: LabelOptions, notes) -> DataSource:
         split: ImageSet(tuple(p for p, _ in pairs), tuple(t for _, t in pairs))
         for split, pairs in grouped.items()
     }
-    return DataSource(path, classes, splits, multilabel, notes)
+    return DataSource(path, classes, splits, multilabel, notes, root)
