@@ -1,7 +1,8 @@
 """Writing a data set in another layout: a folder per class, or labels.csv beside images/.
 
 Images are hard-linked where possible, else copied; never moved. File names that would
-collide get their parent folder's name in front (`can__1.jpg`).
+collide get their parent folder's name in front (`can__1.jpg`). Every destination is checked
+before the first image is linked, so a refusal leaves nothing half written.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 from pathlib import Path
 
 from imclass.data.dataset import DataSource, label_ids
-from imclass.data.relocate import link_or_copy
+from imclass.data.relocate import check_destinations, link_or_copy
 from imclass.errors import DataError
 from imclass.files import write_text
 
@@ -33,11 +34,12 @@ def _to_folders(source: DataSource, out: Path) -> dict[str, int]:
             f"{source.root}: multi-label data cannot be a folder per class; use --to csv"
         )
     images = source.all_images()
-    ways = {"link": 0, "copy": 0}
     names = _unique_names(images.paths)
-    for path, label in zip(images.paths, images.labels, strict=True):
-        ways[link_or_copy(path, out / source.classes[label] / names[path])] += 1
-    return ways
+    targets = {
+        path: out / source.classes[label] / names[path]
+        for path, label in zip(images.paths, images.labels, strict=True)
+    }
+    return _link_all(targets)
 
 
 def _to_csv(source: DataSource, out: Path, delimiter: str) -> dict[str, int]:
@@ -52,11 +54,19 @@ def _to_csv(source: DataSource, out: Path, delimiter: str) -> dict[str, int]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["filename", "labels"])
-    ways = {"link": 0, "copy": 0}
     for path, label in zip(images.paths, images.labels, strict=True):
-        ways[link_or_copy(path, out / "images" / names[path])] += 1
         writer.writerow([names[path], delimiter.join(source.classes[i] for i in label_ids(label))])
+    ways = _link_all({path: out / "images" / names[path] for path in images.paths})
     write_text(out / "labels.csv", buffer.getvalue())
+    return ways
+
+
+def _link_all(targets: dict[Path, Path]) -> dict[str, int]:
+    """Check every destination, then link (or copy) each image; how many of each."""
+    check_destinations(targets)
+    ways = {"link": 0, "copy": 0}
+    for path, target in targets.items():
+        ways[link_or_copy(path, target)] += 1
     return ways
 
 

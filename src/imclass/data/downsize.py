@@ -3,7 +3,8 @@
 Large photos are decoded at reduced scale first (JPEG draft mode), turned upright from their
 EXIF orientation, resized with Lanczos and saved in their own format (JPEG at quality 90, a
 level where re-encoding artefacts are invisible at training sizes). Small images are
-hard-linked (or copied) unchanged. The source is never modified.
+hard-linked (or copied) unchanged. The source is never modified; every destination is checked
+before the first file is written.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from imclass.data.images import UnreadableImage, load_rgb
-from imclass.data.relocate import destination, link_or_copy
+from imclass.data.relocate import link_or_copy, plan_destinations
 from imclass.data.workers import process_map
 from imclass.errors import invalid_parameter
 from imclass.files import atomic_path
@@ -89,8 +90,10 @@ def downsize_tree(
     workers: int | None = None,
     advance: Callable[[int], None] | None = None,
 ) -> dict[Path, tuple[str, str]]:
-    """Write the downsized copy; {source path: (action, detail)}."""
-    paths = [Path(p) for p in paths]
-    jobs = [(str(p), str(destination(p, source_root, target_root)), limit) for p in paths]
+    """Write the downsized copy, each file at its path relative to source_root as listed (a
+    linked class folder keeps its name), after checking every destination; {source path:
+    (action, detail)}."""
+    targets = plan_destinations(paths, source_root, target_root)
+    jobs = [(str(p), str(t), limit) for p, t in targets.items()]
     results = process_map(_downsize_one, jobs, workers=workers, chunksize=4, advance=advance)
-    return dict(zip(paths, results, strict=True))
+    return dict(zip(targets, results, strict=True))
