@@ -138,15 +138,17 @@ def test_a_linked_folder_inside_a_class_is_followed(tmp_path):
     assert source.notes == ()
 
 
-def test_dangling_links_are_noted_by_name(tmp_path):
+def test_dangling_links_and_pipes_are_noted_by_name(tmp_path):
     data = make_image_folder(tmp_path / "D", ("red", "blue"), per_class=2)
     os.symlink(tmp_path / "gone.png", data / "red" / "gone.png")
     os.symlink(tmp_path / "gone", data / "green")
+    os.mkfifo(data / "blue" / "pipe.png")
     source = open_images(data)
     assert len(source.all_images()) == 4
     assert source.notes == (
         f"{data / 'green'}: broken link to {tmp_path / 'gone'} (No such file or directory); "
         "skipped",
+        f"{data / 'blue' / 'pipe.png'}: not a regular file; skipped",
         f"{data / 'red' / 'gone.png'}: broken link to {tmp_path / 'gone.png'} "
         "(No such file or directory); skipped",
     )

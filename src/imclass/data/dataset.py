@@ -203,7 +203,11 @@ class FolderWalk:
             target = f" to {os.readlink(path)}" if path.is_symlink() else ""
             self.notes.append(f"{path}: broken link{target} ({error.strerror or error}); skipped")
             return None
-        return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+        if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+            return "folder" if stat.S_ISDIR(mode) else "file"
+        if is_image_file(path):  # a FIFO or device named like an image would hang a reader
+            self.notes.append(f"{path}: not a regular file; skipped")
+        return "other"
 
     def images(self, folder: Path) -> list[Path]:
         """The image files below folder, in any depth, as listed (links not resolved)."""
