@@ -11,33 +11,86 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from imclass.errors import ImclassError
+from imclass.files import check_output
+from imclass.progress import LiteralConsole, printable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Logs and pipes get wide tables rather than rows wrapped at 80 columns.
-stdout = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+stdout = LiteralConsole(width=None if sys.stdout.isatty() else 160)
 
 
 class ImclassGroup(click.Group):
-    """Turns every ImclassError into one line on stderr and its exit code; Ctrl-C/kill into 130."""
+    """Turns every ImclassError, and an OSError on a user's path, into one line on stderr and its
+    exit code; Ctrl-C/kill into "interrupted" and 130. Never a traceback."""
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _raise_interrupt)
+        _print_names_safely()
         try:
             return super().invoke(ctx)
         except ImclassError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
+        except OSError as error:
+            click.echo(f"error: {_os_error_line(error)}", err=True)
+            ctx.exit(1)
+        except UnicodeError as error:
+            click.echo(f"error: {_unicode_error_line(error)}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt this
             click.echo("interrupted", err=True)
             ctx.exit(130)
 
 
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _print_names_safely() -> None:
+    """A file name that is not UTF-8 (surrogate-escaped by Python) prints as backslash escapes
+    instead of stopping the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _os_error_line(error: OSError) -> str:
+    """'PATH: problem' (or 'PATH -> OTHER: problem' for a rename or link)."""
+    reason = (error.strerror or str(error)).lower()
+    if error.filename is None:
+        return reason
+    paths = os.fsdecode(error.filename)
+    if error.filename2 is not None:
+        paths += f" -> {os.fsdecode(error.filename2)}"
+    return f"{paths}: {reason}"
+
+
+def _unicode_error_line(error: UnicodeError) -> str:
+    """A name (or text) that is not UTF-8, shown with backslash escapes, where it went wrong."""
+    if isinstance(error, UnicodeEncodeError | UnicodeDecodeError):
+        text = error.object[max(0, error.start - 60) : error.end + 60]
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "backslashreplace")
+        return f"{printable(text)}: not UTF-8 ({error.reason}); rename it or convert it to UTF-8"
+    return f"not UTF-8: {error}"
+
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="replace output files that already exist"
+)
+
+
+def run_inputs(run_dir: Path) -> list[Path]:
+    """The files a trained run is read from: never an output."""
+    from imclass.models.run_dir import SPEC_FILE, WEIGHTS_FILE
+    from imclass.train.history import HISTORY_FILE
+
+    return [run_dir / name for name in (SPEC_FILE, WEIGHTS_FILE, HISTORY_FILE)]
 
 
 @click.group(cls=ImclassGroup)
@@ -176,12 +229,13 @@ def label_options(settings: dict):
     "--out", type=click.Path(path_type=Path), help="run directory [default: runs/DATA-TIME]"
 )
 @click.option("--resume", type=click.Path(path_type=Path), help="continue an interrupted run")
+@click.option("--overwrite", is_flag=True, help="train again into a run directory that exists")
 @_train_options
 @data_options
-def train(data, out, resume, **settings):
+def train(data, out, resume, overwrite, **settings):
     """Fine-tune a pretrained backbone on DATA (a folder per class, pre-split, or label file)."""
     from imclass.train.config import TrainConfig
-    from imclass.train.run import resume_run, train_run
+    from imclass.train.run import default_run_dir, resume_run, train_run
 
     options = label_options(settings)
     if resume:
@@ -189,8 +243,21 @@ def train(data, out, resume, **settings):
     elif data is None:
         raise click.UsageError("DATA is required (or --resume RUN_DIR)")
     else:
+        out = check_run_dir(out or default_run_dir(data), [data], overwrite)
         result = train_run(data, TrainConfig(**settings), out, options=options)
     _print_result(result)
+
+
+def check_run_dir(out: Path, inputs: list[Path], overwrite: bool) -> Path:
+    """A run directory is never replaced without --overwrite."""
+    return check_output(
+        out,
+        inputs,
+        overwrite=overwrite,
+        kind="folder",
+        hint=f"continue it with `imclass train --resume {out}`, choose another --out, "
+        "or pass --overwrite to train into it again",
+    )
 
 
 def _headline(metrics: dict) -> str:
@@ -218,16 +285,29 @@ def _print_result(result) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="where metrics.json and report.html go"
+    "--out",
+    type=click.Path(path_type=Path),
+    help="where metrics.json, predictions.csv and report.html go [default: RUN_DIR]",
 )
+@overwrite_option
 @data_options
-def evaluate(run_dir, data, out, **settings):
-    """Score RUN_DIR's model on DATA; writes metrics.json and report.html."""
+def evaluate(run_dir, data, out, overwrite, **settings):
+    """Score RUN_DIR's model on DATA; writes metrics.json, predictions.csv and report.html."""
     from imclass.evaluate import evaluate_run
+    from imclass.evaluate.evaluator import METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE
 
+    out = check_output(
+        out or run_dir,
+        [data, *run_inputs(run_dir)],
+        overwrite=overwrite,
+        kind="folder",
+        writes=(METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE),
+        hint="choose another --out (a run directory's own files are its validation figures), "
+        "or pass --overwrite to replace them",
+    )
     metrics = evaluate_run(run_dir, data, out, options=label_options(settings))
     stdout.print(f"{_headline(metrics)} ({metrics['n_images']} images)")
-    stdout.print(f"report: {(out or run_dir) / 'report.html'}")
+    stdout.print(f"report: {out / 'report.html'}")
 
 
 @main.command()
@@ -243,18 +323,23 @@ def evaluate(run_dir, data, out, **settings):
     show_default=True,
 )
 @click.option("--out", type=click.Path(path_type=Path), help="write to FILE instead of stdout")
-def predict(args, imagenet, model, top_k, fmt, out):
+@overwrite_option
+def predict(args, imagenet, model, top_k, fmt, out, overwrite):
     """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
     from imclass.models.backbones import DEFAULT_MODEL
     from imclass.predict import Predictor, above_thresholds, expand_paths, imagenet_predictor
     from imclass.predict import top_k as rank
 
-    if imagenet:
-        predictor, inputs = imagenet_predictor(model or DEFAULT_MODEL), args
-    elif len(args) < 2:
+    if not imagenet and len(args) < 2:
         raise click.UsageError("give RUN_DIR and at least one image file or folder")
+    inputs = args if imagenet else args[1:]
+    if out is not None:
+        read_from = [*inputs, *([] if imagenet else run_inputs(args[0]))]
+        check_output(out, read_from, overwrite=overwrite)
+    if imagenet:
+        predictor = imagenet_predictor(model or DEFAULT_MODEL)
     else:
-        predictor, inputs = Predictor.from_run_dir(args[0]), args[1:]
+        predictor = Predictor.from_run_dir(args[0])
     from imclass.progress import Reporter
 
     paths = expand_paths(list(inputs))
@@ -311,12 +396,12 @@ def _table(rows, multilabel: bool) -> Table:
         table = Table("path", "labels (probability)")
         for p, ranked, e in rows:
             shown = ", ".join(f"{c} {q:.3f}" for c, q in ranked) or "(none above its threshold)"
-            table.add_row(p, f"[red]unreadable: {e}[/red]" if e else shown)
+            table.add_row(p, Text(f"unreadable: {e}", style="red") if e else shown)
         return table
     table = Table("path", "prediction", "probability", "others")
     for p, ranked, e in rows:
         if e:
-            table.add_row(p, "[red]unreadable[/red]", "", e)
+            table.add_row(p, Text("unreadable", style="red"), "", e)
         else:
             rest = ", ".join(f"{c} {q:.3f}" for c, q in ranked[1:])
             table.add_row(p, ranked[0][0], f"{ranked[0][1]:.3f}", rest)
@@ -330,7 +415,7 @@ def _emit(rendered, out, table: bool) -> None:
     from imclass.files import write_text
 
     if table:
-        console = Console(file=io.StringIO(), width=160)
+        console = LiteralConsole(file=io.StringIO(), width=160)
         console.print(rendered)
         rendered = console.file.getvalue()
     write_text(out, rendered)
@@ -359,10 +444,12 @@ def models():
 @click.option(
     "--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True
 )
-def demo(out):
+@click.option("--overwrite", is_flag=True, help="run again into an --out folder that exists")
+def demo(out, overwrite):
     """Offline end-to-end run on scikit-learn's handwritten digits."""
     from imclass.demo import run_demo
 
+    check_output(out, [], overwrite=overwrite, kind="folder")
     result, predictions = run_demo(out)
     for path, ranked in predictions:
         stdout.print(f"predict {path}: {ranked[0][0]} ({ranked[0][1]:.3f})")

@@ -14,14 +14,31 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from imclass.cli import data_options, label_options, main, stdout
-from imclass.errors import DataError
-from imclass.files import write_text
+from imclass.cli import data_options, label_options, main, overwrite_option, stdout
+from imclass.files import check_output, write_text
 from imclass.progress import Reporter
 
-report_option = click.option(
-    "--report", type=click.Path(path_type=Path), help="also write a .json or .csv report"
-)
+
+def report_option(function):
+    """--report FILE and --overwrite."""
+    function = overwrite_option(function)
+    return click.option(
+        "--report", type=click.Path(path_type=Path), help="also write a .json or .csv report"
+    )(function)
+
+
+def data_inputs(source) -> list[Path]:
+    """What a data set is read from, never to be written over: its folder (and the folders its
+    images are in: a class folder may be a link to elsewhere), or its label file and images."""
+    images = source.all_images().paths
+    if source.root.is_dir():
+        return [source.root, *dict.fromkeys(p.parent for p in images)]
+    return [source.root, *images]
+
+
+def check_report(report: Path | None, source, overwrite: bool) -> None:
+    if report is not None:
+        check_output(report, data_inputs(source), overwrite=overwrite)
 
 
 def write_report(path: Path | None, rows: list[dict], summary: dict | None = None) -> None:
@@ -49,12 +66,13 @@ def _progress_map(description: str, total: int):
 @click.argument("data", type=click.Path(path_type=Path))
 @report_option
 @data_options
-def info(data, report, **settings):
+def info(data, report, overwrite, **settings):
     """What is in DATA: classes, splits, resolutions, formats, problems, and advice."""
     from imclass.data.dataset import open_images
     from imclass.data.inspection import advice, describe_data
 
     source = open_images(data, label_options(settings))
+    check_report(report, source, overwrite)
     with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
@@ -137,13 +155,16 @@ def _classes_in_words(summary) -> str:
 )
 @report_option
 @data_options
-def verify(data, quarantine, report, **settings):
+def verify(data, quarantine, report, overwrite, **settings):
     """Decode every image fully; exit 0 when all are readable, 1 otherwise."""
     from imclass.data.dataset import open_images
     from imclass.data.inspection import verify_images
     from imclass.data.relocate import move_files
 
     source = open_images(data, label_options(settings))
+    check_report(report, source, overwrite)
+    if quarantine is not None:
+        check_move_destination(quarantine, source)
     paths = list(source.all_images().paths)
     with _progress_map("decoding", len(paths)) as advance:
         problems = verify_images(paths, advance=advance)
@@ -179,7 +200,7 @@ def verify(data, quarantine, report, **settings):
 )
 @report_option
 @data_options
-def dedup(data, max_distance, action, target, report, **settings):
+def dedup(data, max_distance, action, target, report, overwrite, **settings):
     """Exact and near-duplicate images (dhash, 16 x 16); groups across splits first."""
     from imclass.data.dataset import open_images
     from imclass.data.dedup import find_duplicates
@@ -188,6 +209,11 @@ def dedup(data, max_distance, action, target, report, **settings):
     if action != "report" and target is None:
         raise click.UsageError(f"--action {action} needs --to DIR")
     source = open_images(data, label_options(settings))
+    check_report(report, source, overwrite)
+    if action == "move":
+        check_move_destination(target, source)
+    elif action == "clean":
+        check_new_folder(target, source)
     paths = list(source.all_images().paths)
     with _progress_map("hashing", len(paths)) as advance:
         found = find_duplicates(paths, max_distance, split_of=split_of(source), advance=advance)
@@ -207,6 +233,18 @@ def dedup(data, max_distance, action, target, report, **settings):
             "leaking_groups": len(found.leaking),
         },
     )
+
+
+def check_move_destination(folder: Path, source) -> None:
+    """Files moved there keep their names; a clash is found by the move itself, before it moves
+    anything, so an existing folder is welcome."""
+    check_output(folder, data_inputs(source), overwrite=True, kind="folder")
+
+
+def check_new_folder(folder: Path, source) -> None:
+    """A copy of a data set goes into a new or empty folder, --overwrite or not."""
+    hint = "write the copy into a new or empty folder"
+    check_output(folder, data_inputs(source), kind="new folder", hint=hint)
 
 
 def _print_groups(found) -> list[dict]:
@@ -253,14 +291,14 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
 @click.option("--max-side", type=int, default=None, help="also cap the longer side in pixels")
 @report_option
 @data_options
-def downsize(source, target, max_megapixels, max_side, report, **settings):
+def downsize(source, target, max_megapixels, max_side, report, overwrite, **settings):
     """Write a copy of SOURCE into TARGET with large images resized, same layout."""
     from imclass.data.dataset import open_images
     from imclass.data.downsize import SizeLimit, downsize_tree
 
     data = open_images(source, label_options(settings))
-    if target.exists() and any(target.iterdir()):
-        raise DataError(f"{target}: not empty; downsize writes into a new or empty folder")
+    check_new_folder(target, data)
+    check_report(report, data, overwrite)
     limit = SizeLimit(int(max_megapixels * 1e6), max_side)
     paths = list(data.all_images().paths)
     with _progress_map("downsizing", len(paths)) as advance:
@@ -304,6 +342,7 @@ def downsize(source, target, max_megapixels, max_side, report, **settings):
     help="let exact duplicates fall on different sides (default: kept together)",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="split.csv to write")
+@overwrite_option
 @data_options
 def split(
     data,
@@ -316,6 +355,7 @@ def split(
     per_class,
     ignore_duplicates,
     out,
+    overwrite,
     **settings,
 ):
     """Write a split file (path,label,split,group) that train and evaluate accept."""
@@ -330,6 +370,7 @@ def split(
     )
 
     source = open_data(data, label_options(settings))
+    check_output(out, data_inputs(source), overwrite=overwrite)
     images = source.all_images()
     together = []
     if not ignore_duplicates:
@@ -380,14 +421,16 @@ def split(
 @click.option("--image-size", type=click.IntRange(16, 1024), default=224, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="grid.png to write")
+@overwrite_option
 @data_options
-def augment_preview(data, augment, count, image_size, seed, out, **settings):
+def augment_preview(data, augment, count, image_size, seed, out, overwrite, **settings):
     """A grid of images and their augmented versions, to judge a preset before training."""
     from imclass.data.dataset import open_data
     from imclass.data.preview import augment_grid, write_png
     from imclass.models.backbones import DEFAULT_MODEL, default_preprocessing
 
     source = open_data(data, label_options(settings))
+    check_output(out, data_inputs(source), overwrite=overwrite)
     pre = default_preprocessing(DEFAULT_MODEL).at_size(image_size)
     grid = augment_grid(source.all_images(), source.classes, augment, pre, n=count, seed=seed)
     write_png(grid, out)
@@ -414,8 +457,7 @@ def convert_command(data, layout, out, **settings):
     source = open_data(data, options)
     for note in source.notes:
         click.echo(f"warning: {note}", err=True)
-    if out.exists() and any(out.iterdir()):
-        raise DataError(f"{out}: not empty; convert writes into a new or empty folder")
+    check_new_folder(out, source)
     ways = convert(source, layout, out, options.delimiter or " ")
     kind = "multi-label" if source.multilabel else "single-label"
     stdout.print(

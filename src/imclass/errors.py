@@ -5,6 +5,7 @@
      ├── ConfigError      an invalid parameter value ("The 'lr' parameter of train must be ...")
      ├── ModelError       a backbone that does not exist or whose weights cannot be had
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
+ ├── OutputError      an output path onto an input, existing without --overwrite, or unwritable
      ├── NotFittedError   an ImageClassifier used before fit() or load()
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
@@ -39,6 +40,11 @@ class ModelError(ImclassError):
 
 class RunDirError(ImclassError):
     """A run directory that is missing, incomplete or corrupt."""
+
+
+class OutputError(ImclassError):
+    """An output that would land on or inside an input, already exists (without --overwrite),
+    is of the wrong kind (a file where a folder is needed, or the reverse) or cannot be written."""
 
 
 class NotFittedError(ImclassError, AttributeError):

@@ -10,11 +10,28 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
+class LiteralConsole(Console):
+    """A rich console that prints text as it is: no markup ("[bold]x" stays), no emoji codes
+    (":cat:" stays), no highlighting; a name that is not UTF-8 (Python's surrogate escapes) is
+    shown with backslash escapes, measured as printed so tables stay aligned."""
+
+    def __init__(self, **kwargs):
+        super().__init__(markup=False, emoji=False, highlight=False, soft_wrap=True, **kwargs)
+
+    def render_str(self, text: str, **kwargs):
+        return super().render_str(printable(text), **kwargs)
+
+
+def printable(text: str) -> str:
+    """text with every character that cannot be encoded (a lone surrogate) as a backslash escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Reporter:
     """Prints progress bars, epoch lines and warnings to stderr, or nothing when quiet."""
 
     def __init__(self, *, quiet: bool = False, live: bool | None = None):
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.console = LiteralConsole(stderr=True)
         self.quiet = quiet
         self.live = (sys.stderr.isatty() if live is None else live) and not quiet
         self.warnings = 0
@@ -26,10 +43,10 @@ class Reporter:
             yield lambda n, status="": None
             return
         columns = (
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
+            TextColumn("{task.fields[status]}", markup=False),
             TimeRemainingColumn(),
         )
         with Progress(*columns, console=self.console, transient=True) as progress:
@@ -42,8 +59,8 @@ class Reporter:
 
     def line(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text, markup=False)
+            self.console.print(text)
 
     def warn(self, text: str) -> None:
         self.warnings += 1
-        self.console.print(f"warning: {text}", markup=False, style="yellow")
+        self.console.print(f"warning: {text}", style="yellow")
