@@ -2,18 +2,22 @@
 
 A 12-megapixel JPEG takes ~100 ms to decode; its cached copy, with the shorter side just large
 enough for the training crops, a few milliseconds. Cached files live under the imclass cache
-folder, keyed by (absolute path, size, mtime, side), so an edited photo is decoded afresh.
+folder, keyed by (absolute path, size, mtime, side), so an edited photo is decoded afresh. A
+damaged cached copy is decoded afresh too, and a cache folder that cannot be written is bypassed
+with one CacheWarning: the cache only ever saves time, it never stops training.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import statistics
+import warnings
 from pathlib import Path
 
 from PIL import Image
 
-from imclass.data.hashing import cache_dir
+from imclass.data.hashing import CacheWarning, cache_dir
 from imclass.data.images import load_rgb
 from imclass.files import atomic_path
 
@@ -32,23 +36,53 @@ class DecodeCache:
     def __init__(self, side: int, folder: Path | None = None):
         self.side = side
         self.folder = folder or cache_dir() / "decoded" / str(side)
+        self.writable = True
 
     def entry(self, path: Path) -> Path:
         stat = path.stat()
-        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.side}"
-        digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+        stamp = f"|{stat.st_size}|{stat.st_mtime_ns}|{self.side}"
+        key = os.fsencode(path.resolve()) + stamp.encode()  # the name's bytes, UTF-8 or not
+        digest = hashlib.blake2b(key, digest_size=16).hexdigest()
         return self.folder / digest[:2] / f"{digest}.jpg"
 
     def load(self, path: Path | str) -> Image.Image:
         path = Path(path)
-        entry = self.entry(path)
-        if entry.is_file():
-            with Image.open(entry) as cached:
-                return cached.convert("RGB")
+        try:
+            entry = self.entry(path)
+        except OSError:  # gone or unreadable: load_rgb says why
+            return shrink(load_rgb(path, min_size=self.side), self.side)
+        cached = _cached(entry)
+        if cached is not None:
+            return cached
         picture = shrink(load_rgb(path, min_size=self.side), self.side)
-        with atomic_path(entry) as temporary:
-            picture.save(temporary, format="JPEG", quality=QUALITY)
+        self._store(entry, picture)
         return picture
+
+    def _store(self, entry: Path, picture: Image.Image) -> None:
+        if not self.writable:
+            return
+        try:
+            with atomic_path(entry) as temporary:
+                picture.save(temporary, format="JPEG", quality=QUALITY)
+        except OSError as error:
+            self.writable = False
+            warnings.warn(
+                f"decode cache {self.folder} cannot be written ({error.strerror or error}); "
+                "images are decoded from the originals every epoch",
+                CacheWarning,
+                stacklevel=3,
+            )
+
+
+def _cached(entry: Path) -> Image.Image | None:
+    """The cached picture; None when there is none or it is damaged (it is then rewritten)."""
+    if not entry.is_file():
+        return None
+    try:
+        with Image.open(entry) as cached:
+            return cached.convert("RGB")
+    except (OSError, ValueError, SyntaxError):
+        return None
 
 
 def shrink(picture: Image.Image, side: int) -> Image.Image:

@@ -9,6 +9,7 @@ the reference way before it decides (see imclass.data.dedup).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import warnings
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from imclass.data.images import UnreadableImage, eight_bit, open_image
 from imclass.data.workers import process_map
 
 HASH_SIZE = 16
@@ -25,25 +27,29 @@ HASH_BYTES = HASH_SIZE * HASH_SIZE // 8
 DRAFT_REQUEST = (256, 256)  # at least 15x the hash width: few bits differ from the reference
 
 
+class CacheWarning(UserWarning):
+    """A cache that cannot be used as it is: imclass rebuilds it or carries on without it."""
+
+
 def dhash_of_image(image: Image.Image) -> bytes:
-    """imagehash's dhash(image, hash_size=16), as 32 bytes."""
-    grey = image.convert("L").resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS)
+    """imagehash's dhash(image, hash_size=16), as 32 bytes; a 16-bit image is scaled to 8 bits
+    first (imagehash clips it, which turns most 16-bit photos white)."""
+    grey = eight_bit(image).convert("L")
+    grey = grey.resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS)
     pixels = np.asarray(grey)
     return np.packbits(pixels[:, 1:] > pixels[:, :-1]).tobytes()
 
 
 def _hash_file(item: tuple[str, bool]) -> tuple[bytes | None, str | None]:
-    """(hash, None) or (None, reason); module-level so worker processes can run it."""
+    """(hash, None) or (None, reason); one file, run in the worker threads."""
     path, exact = item
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                if not exact and image.format == "JPEG":
-                    image.draft("L", DRAFT_REQUEST)
-                return dhash_of_image(image), None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return None, "decompression bomb refused"
+        with open_image(path) as image:
+            if not exact and image.format == "JPEG":
+                image.draft("L", DRAFT_REQUEST)
+            return dhash_of_image(image), None
+    except UnreadableImage as error:
+        return None, error.reason
     except Exception as error:  # noqa: BLE001 - any decoding failure is this file's reason
         return None, f"unreadable ({type(error).__name__}: {error})"
 
@@ -57,36 +63,107 @@ def cache_dir() -> Path:
 
 
 class HashCache:
-    """Hashes keyed by (absolute path, size, mtime): a re-run only hashes new or changed files."""
+    """Hashes keyed by (absolute path, size, mtime): a re-run only hashes new or changed files.
+
+    Paths are stored as the file system's bytes, so names that are not UTF-8 are cached too. A
+    corrupt cache file is replaced by a new one; a cache that cannot be opened or written (a
+    read-only folder) is bypassed; either way with one CacheWarning, never an error.
+    """
 
     def __init__(self, path: Path | None = None):
-        path = path or cache_dir() / "dhash.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS dhash (path TEXT, kind TEXT, size INTEGER, "
-            "mtime_ns INTEGER, hash BLOB, PRIMARY KEY (path, kind))"
-        )
+        self.path = path or cache_dir() / "dhash.sqlite"
+        self.db = self._open()
 
     def lookup(self, paths: list[Path], kind: str) -> dict[Path, bytes]:
         found = {}
-        for path in paths:
-            stat = path.stat()
-            row = self.db.execute(
-                "SELECT hash FROM dhash WHERE path=? AND kind=? AND size=? AND mtime_ns=?",
-                (os.path.abspath(path), kind, stat.st_size, stat.st_mtime_ns),
-            ).fetchone()
-            if row:
-                found[path] = row[0]
+        try:
+            for path in paths if self.db else []:
+                row = self._row(path, kind)
+                if row:
+                    found[path] = row[0]
+        except sqlite3.Error as error:
+            self._give_up(error)
         return found
 
     def store(self, hashes: dict[Path, bytes], kind: str) -> None:
-        rows = []
-        for path, digest in hashes.items():
-            stat = path.stat()
-            rows.append((os.path.abspath(path), kind, stat.st_size, stat.st_mtime_ns, digest))
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO dhash VALUES (?, ?, ?, ?, ?)", rows)
+        rows = [(_key(p), kind, *stamp, d) for p, d in hashes.items() if (stamp := _stamp(p))]
+        try:
+            if self.db:
+                with self.db:
+                    self.db.executemany("INSERT OR REPLACE INTO dhash VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error as error:
+            self._give_up(error)
+
+    def _row(self, path: Path, kind: str) -> tuple | None:
+        stamp = _stamp(path)
+        if stamp is None:
+            return None
+        return self.db.execute(
+            "SELECT hash FROM dhash WHERE path=? AND kind=? AND size=? AND mtime_ns=?",
+            (_key(path), kind, *stamp),
+        ).fetchone()
+
+    def _open(self) -> sqlite3.Connection | None:
+        try:
+            return self._connect()
+        except sqlite3.OperationalError as error:  # cannot be opened: the folder's fault
+            self._warn(f"cannot be used ({error}); hashes are not cached this time")
+        except sqlite3.DatabaseError as error:  # "file is not a database"
+            self._warn(f"is corrupt ({error}); starting a new one")
+            return self._fresh()
+        except OSError as error:
+            self._warn(f"cannot be used ({error}); hashes are not cached this time")
+        return None
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path)
+        try:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS dhash (path BLOB, kind TEXT, size INTEGER, "
+                "mtime_ns INTEGER, hash BLOB, PRIMARY KEY (path, kind))"
+            )
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _fresh(self) -> sqlite3.Connection | None:
+        try:
+            self._remove()
+            return self._connect()
+        except (sqlite3.Error, OSError) as error:
+            self._warn(f"cannot be rebuilt ({error}); hashes are not cached this time")
+        return None
+
+    def _give_up(self, error: sqlite3.Error) -> None:
+        """Bypassed for the rest of the run; a damaged file is removed so the next run rebuilds."""
+        self.db.close()
+        self.db = None
+        if not isinstance(error, sqlite3.OperationalError):
+            with contextlib.suppress(OSError):
+                self._remove()
+        self._warn(f"cannot be used ({error}); hashes are not cached this time")
+
+    def _remove(self) -> None:
+        for stale in (self.path, self.path.with_name(self.path.name + "-journal")):
+            stale.unlink(missing_ok=True)
+
+    def _warn(self, problem: str) -> None:
+        warnings.warn(f"hash cache {self.path} {problem}", CacheWarning, stacklevel=3)
+
+
+def _key(path: Path) -> bytes:
+    return os.fsencode(os.path.abspath(path))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """(size, mtime in ns), or None for a file that cannot be looked at (hashing says why)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def hash_files(

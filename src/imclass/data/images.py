@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,8 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", "
 
 # Pillow's own bomb limit (about 89 megapixels) is the threshold; above it we refuse to decode.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# warnings.catch_warnings swaps process-wide state; worker threads take turns (only while opening).
+_WARNINGS_LOCK = threading.Lock()
 
 
 class UnreadableImage(Exception):
@@ -33,6 +38,21 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+@contextmanager
+def open_image(path: Path | str) -> Iterator[Image.Image]:
+    """Image.open, safe in threads, refusing a decompression bomb (above MAX_PIXELS) before any
+    pixel is decoded: UnreadableImage then, where Pillow would warn or raise."""
+    try:
+        with _WARNINGS_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
+    with image:
+        _refuse_bomb(Path(path), image)
+        yield image
+
+
 def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
     """Decode fully to 8-bit RGB with EXIF orientation applied.
 
@@ -43,20 +63,15 @@ def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
     try:
         if path.stat().st_size == 0:
             raise UnreadableImage(path, "zero bytes")
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                _refuse_bomb(path, image)
-                if min_size and image.format == "JPEG":
-                    image.draft("RGB", _draft_request(image.size, min_size))
-                image.load()
-                return to_rgb(_upright(path, image))
+        with open_image(path) as image:
+            if min_size and image.format == "JPEG":
+                image.draft("RGB", _draft_request(image.size, min_size))
+            image.load()
+            return to_rgb(_upright(path, image))
     except UnreadableImage:
         raise
     except UnsupportedMode as error:
         raise UnreadableImage(path, str(error)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
     except UnidentifiedImageError:
         raise UnreadableImage(path, "not an image (unknown format)") from None
     except OSError as error:
@@ -103,18 +118,28 @@ def to_rgb(image: Image.Image) -> Image.Image:
         raise UnsupportedMode(f"unsupported mode {image.mode} ({error})") from None
 
 
-def _convert(image: Image.Image) -> Image.Image:
-    if image.mode == "RGB":
-        return image
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+def eight_bit(image: Image.Image) -> Image.Image:
+    """A 16- or 32-bit grey image ("I;16", "I;16B", "I", "F") scaled to 8-bit "L" over its
+    range, where Pillow's own convert clips every value above 255 to white; others unchanged."""
+    if image.mode.startswith("I;16") or image.mode == "I":
         array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
-        return Image.fromarray((array * (255.0 / top)).clip(0, 255).astype(np.uint8)).convert("RGB")
+        top = 65535.0 if image.mode != "I" or array.max() > 255 else 255.0
+        return _grey(array * (255.0 / max(top, float(array.max()))))
     if image.mode == "F":
         array = np.asarray(image, dtype=np.float64)
         span = max(float(array.max() - array.min()), 1e-12)
-        scaled = ((array - array.min()) * (255.0 / span)).astype(np.uint8)
-        return Image.fromarray(scaled).convert("RGB")
+        return _grey((array - array.min()) * (255.0 / span))
+    return image
+
+
+def _grey(array: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.rint(array).clip(0, 255).astype(np.uint8))
+
+
+def _convert(image: Image.Image) -> Image.Image:
+    image = eight_bit(image)
+    if image.mode == "RGB":
+        return image
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
