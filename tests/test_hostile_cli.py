@@ -108,6 +108,16 @@ def test_train_never_replaces_a_run_directory_silently(data, tmp_path):
     assert [p.name for p in run.iterdir()] == ["model.json"]
 
 
+def test_evaluate_keeps_a_run_directorys_validation_figures(data, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text('{"accuracy": 0.9}')
+    result = invoke("evaluate", run, data)
+    line = one_error_line(result)
+    assert f"{run}: holds metrics.json already" in line and "--overwrite" in line
+    assert (run / "metrics.json").read_text() == '{"accuracy": 0.9}'
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
