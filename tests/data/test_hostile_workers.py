@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import scene
+import torch
+from tests.conftest import make_image_folder, scene
 
+from imclass.data.dataset import ImageSet
+from imclass.data.loader import make_loader
 from imclass.data.workers import process_map
 
 IMCLASS = [sys.executable, "-m", "imclass"]
@@ -142,3 +145,29 @@ def test_dedup_on_a_fresh_cache_never_hangs(tmp_path):
         code, out, err = _finished(_imclass(["dedup", data], tmp_path / f"cache{run}"))
         assert (code, err) == (0, "")
         assert out.splitlines()[-1] == "4 group(s), 4 redundant file(s), 0 group(s) spanning splits"
+
+
+def _signal_dispositions(picture) -> torch.Tensor:
+    """What a decoding worker does on SIGINT and SIGTERM, as a tensor the batch carries back."""
+    return torch.tensor(
+        [
+            signal.getsignal(signal.SIGINT) == signal.SIG_IGN,
+            signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+        ]
+    )
+
+
+def test_decoding_workers_leave_ctrl_c_to_the_main_process(tmp_path):
+    """The CLI turns SIGTERM into KeyboardInterrupt; a worker that inherited that (or Python's
+    SIGINT handler) printed a traceback of its own on Ctrl-C or when the loader stopped it."""
+    data = make_image_folder(tmp_path / "data", per_class=4)
+    paths = tuple(sorted(data.rglob("*.png")))
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        loader = make_loader(
+            ImageSet(paths, (0,) * len(paths)), _signal_dispositions, batch_size=2, workers=2
+        )
+        rows = torch.cat([batch.inputs for batch in loader])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert rows.tolist() == [[True, True]] * len(paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -71,6 +72,13 @@ def _stack_targets(targets) -> torch.Tensor:
     return torch.stack(targets) if torch.is_tensor(targets[0]) else torch.tensor(targets)
 
 
+def quiet_worker(worker_id: int) -> None:
+    """In each decoding process: Ctrl-C is the main process's to handle (it stops the workers),
+    and SIGTERM simply ends the worker, whatever handlers the main process had installed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def default_workers() -> int:
     """Decoding workers beside training: one per core beyond the first, at most 8."""
     return min(8, cpu_cores() - 1)
@@ -89,7 +97,12 @@ def make_loader(
     num_labels: int | None = None,
 ) -> DataLoader:
     """A DataLoader of Batch objects; decode(path) -> RGB image (default: load_rgb, with
-    JPEG draft decoding to decode_size); shuffling is reproducible from seed."""
+    JPEG draft decoding to decode_size); shuffling is reproducible from seed.
+
+    The workers stay forked processes, PyTorch's default: a forkserver costs 5 s to start and
+    0.3 s more per epoch (a loader is made per epoch), spawn 8-15 s per epoch (measured on 2 busy
+    cores, 64 small PNGs, 2 workers).
+    """
     workers = default_workers() if workers is None else workers
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
@@ -100,6 +113,7 @@ def make_loader(
         shuffle=shuffle,
         generator=generator,
         num_workers=workers,
+        worker_init_fn=quiet_worker,
         collate_fn=collate,
         persistent_workers=False,
         pin_memory=torch.cuda.is_available(),
