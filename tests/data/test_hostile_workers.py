@@ -74,6 +74,32 @@ def test_results_come_in_order_with_progress_for_each_item():
     assert sum(counted) == 100
 
 
+_release = threading.Event()
+_started: list[int] = []
+
+
+def _wait_after_the_first_chunk(x: int) -> int:
+    _started.append(x)
+    if x >= 8:
+        _release.wait(HANG)
+    return x
+
+
+def test_a_map_stopped_early_leaves_only_the_calls_under_way_to_finish():
+    """What Ctrl-C does to a command: the caller stops reading; each thread then finishes the
+    call it is in and starts nothing more, so the command ends at once."""
+    _started.clear()
+    results = process_map(_wait_after_the_first_chunk, list(range(64)), workers=2, chunksize=8)
+    assert [next(results) for _ in range(8)] == list(range(8))
+    results.close()
+    _release.set()
+    deadline = time.monotonic() + HANG
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert set(range(8)) <= set(_started)
+    assert len(_started) <= 10  # chunk 0, then one call of chunks 1 and 2 (of 8 chunks)
+
+
 def _photos(folder: Path, count: int, size=(240, 180), copies: int = 0) -> Path:
     """count distinct photo-like JPEGs in two class folders; the last `copies` are byte copies."""
     paths = [folder / f"class_{index % 2}" / f"photo_{index:03d}.jpg" for index in range(count)]

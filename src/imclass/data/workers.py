@@ -9,12 +9,14 @@ pickle, and Pillow releases the GIL while it decodes, resizes and converts: prof
 work these pools run, that is 60-78 % of the time for 0.2-megapixel photos and 94-97 % for
 12-megapixel ones (decode + copy + resize), so several threads keep several cores busy. Worker
 threads never see SIGINT, so Ctrl-C interrupts only the caller; the work not yet started is
-cancelled and the calls under way (a few milliseconds each) finish.
+cancelled and each thread finishes only the call under way (milliseconds; ~0.3 s for a
+12-megapixel photo).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,17 +61,25 @@ def _threaded_chunks(function: Callable, items: list, workers: int, chunksize: i
     """Results chunk by chunk, in order, with at most AHEAD chunks per worker queued."""
     chunks = (items[start : start + chunksize] for start in range(0, len(items), chunksize))
     pending: deque[Future] = deque()
+    stop = threading.Event()
     pool = ThreadPoolExecutor(workers, thread_name_prefix="imclass-worker")
     try:
         for chunk in chunks:
-            pending.append(pool.submit(_run_chunk, function, chunk))
+            pending.append(pool.submit(_run_chunk, function, chunk, stop))
             if len(pending) >= AHEAD * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
     finally:
+        stop.set()
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _run_chunk(function: Callable, chunk: list) -> list:
-    return [function(item) for item in chunk]
+def _run_chunk(function: Callable, chunk: list, stop: threading.Event) -> list:
+    """function over the chunk; cut short once the caller has stopped reading (Ctrl-C)."""
+    results = []
+    for item in chunk:
+        if stop.is_set():
+            break
+        results.append(function(item))
+    return results
