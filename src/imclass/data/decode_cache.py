@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from imclass.data.hashing import CacheWarning, cache_dir
-from imclass.data.images import load_rgb
+from imclass.data.images import load_rgb, open_image
 from imclass.files import atomic_path
 
 QUALITY = 95
@@ -99,7 +99,7 @@ def worth_caching(paths, side: int, sample: int = 32) -> bool:
     sides = []
     for path in list(paths)[:: max(1, len(paths) // sample)][:sample]:
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 sides.append(min(image.size))
         except Exception:  # noqa: BLE001 - unreadable files are reported later, by the loader
             continue
