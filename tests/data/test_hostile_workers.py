@@ -163,7 +163,7 @@ def test_a_normal_downsize_prints_nothing_from_workers(tmp_path):
         assert "60 resized" in out
 
 
-@pytest.mark.slow  # 30 runs of the CLI: about 40 s on 2 cores
+@pytest.mark.slow  # 30 runs of the CLI: 25-42 s on 2 busy cores
 def test_dedup_on_a_fresh_cache_never_hangs(tmp_path):
     """dedup hung in 2 of ~76 fresh-cache runs with forked workers."""
     data = _photos(tmp_path / "data", 200, size=(160, 120), copies=4)
