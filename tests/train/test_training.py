@@ -87,6 +87,29 @@ def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_pa
     assert result.metrics["n_images"] == 4  # the validation figures are the first pass's
 
 
+def test_wise_alpha_moves_phase_2_back_to_its_start(tmp_path):
+    """wise_alpha 0: the saved body is the pretrained one again (phase 2's start);
+    0.5: halfway between start and fine-tuned weights."""
+    from imclass.models.heads import build_model
+
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    pretrained = build_model("tf_efficientnet_lite2", 2).state_dict()
+    saved = {}
+    for alpha in (0.0, 0.5, 1.0):
+        config = TrainConfig(**{**TINY, "wise_alpha": alpha})
+        result = train_run(data, config, tmp_path / f"run{alpha}", Reporter(quiet=True))
+        saved[alpha] = load_file(str(result.run_dir / "model.safetensors"))
+        phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
+        assert phases == ["probe", "finetune"] + (["average"] if alpha < 1 else [])
+    last = "blocks.6.0.conv_pwl.weight"  # trainable in phase 2
+    for name in (last, "bn2.weight"):
+        moved = saved[1.0][name] - pretrained[name]
+        assert moved.abs().max() > 0
+        assert (saved[0.0][name] - pretrained[name]).abs().max() <= 1e-7
+        off = saved[0.5][name] - (pretrained[name] + moved / 2)
+        assert off.abs().max() <= 1e-3 * moved.abs().max() + 1e-8, name
+
+
 def test_separable_classes_are_learned(trained):
     _, result = trained
     assert result.metrics["accuracy"] == 1.0

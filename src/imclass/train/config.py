@@ -28,6 +28,9 @@ class TrainConfig:
     lr: float = 1e-4  # phase 2, the head's rate
     body_lr_ratio: float = 1.0  # phase 2, the body's rate relative to the head's
     frozen_fraction: float = 0.5  # phase 2: the earliest layer groups that stay frozen
+    # phase 2 ends with weights wise_alpha * fine-tuned + (1 - wise_alpha) * its start (the
+    # probe on the pretrained body): WiSE-FT, Wortsman et al. 2022; 1.0 keeps the fine-tuned
+    wise_alpha: float = 1.0
     weight_decay: float = 0.01
     label_smoothing: float = 0.0  # calibration is the temperature's job (train/calibration.py)
     warmup_fraction: float = 0.1  # of each phase's steps, linear warm-up before cosine decay
@@ -83,6 +86,7 @@ class TrainConfig:
             ("warmup_fraction", -1e-12, 0.5, "a float in [0, 0.5]"),
             ("valid_fraction", 0.0, 0.9, "a float in (0, 0.9]"),
             ("frozen_fraction", -1e-12, 1.0, "a float in [0, 1]"),
+            ("wise_alpha", -1e-12, 1.0, "a float in [0, 1]"),
         ):
             value = getattr(self, name)
             if (

@@ -48,6 +48,9 @@ from imclass.train.probe import fit_linear_probe
 from imclass.train.task import make_task
 
 
+START = "finetune_start."  # checkpoint tensors: phase 2's starting weights
+
+
 @dataclass
 class Best:
     """The saved (latest) epoch, its validation logits (rows align with indices), and the best
@@ -118,6 +121,8 @@ class Trainer:
         self.state, self.best = TrainState(), Best()
         # (train, valid, len(train_set)) of the first pass, reused by the refit's probe
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
+        # phase 2's starting weights, for the weight-space average at its end (wise_alpha)
+        self.finetune_start: dict[str, torch.Tensor] | None = None
 
     def _decoder(self) -> DecodeCache | None:
         """The decode cache when asked for, or by default when the photos are much too large."""
@@ -251,6 +256,8 @@ class Trainer:
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer = optimizer or self.finetune_optimizer()
+        if self.finetune_start is None and self.config.wise_alpha < 1:
+            self.finetune_start = _trainable_state(self.model)
         epochs, batches = self.config.epochs, -(-len(self.train_set) // self.config.batch_size)
         rates = [g["initial_lr"] for g in optimizer.param_groups]
         schedule = LrSchedule(
@@ -303,6 +310,26 @@ class Trainer:
                     f"early stopping: no improvement in {self.state.stale_epochs} epochs"
                 )
                 break
+        if self.finetune_start is not None:
+            self._average_with_start(valid_loader)
+
+    def _average_with_start(self, valid_loader) -> None:
+        """Phase 2's weights moved back towards its start (WiSE-FT); validated and saved as the
+        run's last "epoch", so temperature and thresholds are fitted on what is saved."""
+        alpha = self.config.wise_alpha
+        with torch.no_grad():
+            current = self.model.state_dict()
+            for name, start in self.finetune_start.items():
+                end = current[name]
+                end.copy_(alpha * end + (1 - alpha) * start.to(end.device, end.dtype))
+        with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
+            valid = run_inference(
+                self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
+            )
+        nothing = EpochStats(float("nan"), float("nan"), 0, 0.0, 0.0)
+        self._end_epoch(self._phase("average"), 0, nothing, valid.values, valid, float("nan"))
+        self.state.phase, self.finetune_start = "done", None
+        self._checkpoint(None)
 
     def train_loader(self, seed: int, images: ImageSet | None = None):
         """The augmented, shuffled loader of one fine-tuning epoch (over images, by default
@@ -402,6 +429,8 @@ class Trainer:
             "best_indices": self.best.indices,
             "torch_rng": torch.get_rng_state(),
         }
+        for name, value in (self.finetune_start or {}).items():
+            tensors[f"{START}{name}"] = value
         ckpt.save_checkpoint(self.run_dir, state, tensors, self.model, optimizer)
 
     def resume(self) -> Best:
@@ -427,6 +456,8 @@ class Trainer:
             extra["best_indices"],
         )
         self.history.load()
+        start = {k[len(START) :]: v for k, v in extra.items() if k.startswith(START)}
+        self.finetune_start = start or None
         optimizer = self.finetune_optimizer() if "optimizer" in state else None
         ckpt.restore(self.model, optimizer, state, tensors)
         torch.set_rng_state(extra["torch_rng"])
@@ -461,6 +492,14 @@ class Trainer:
         )
         paths = [self.valid_set.paths[i] for i in indices]
         return labels, paths
+
+
+def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of what phase 2 may change: the trainable parameters and the floating-point
+    buffers (BatchNorm statistics stay frozen in imclass's loop, not in every model's)."""
+    changing = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    changing += [(n, b) for n, b in model.named_buffers() if b.is_floating_point()]
+    return {name: value.detach().clone() for name, value in changing}
 
 
 def _needed(tensors: dict, name: str, run_dir: Path) -> torch.Tensor:
