@@ -47,7 +47,6 @@ from imclass.train.loop import (
 from imclass.train.probe import fit_linear_probe
 from imclass.train.task import make_task
 
-
 START = "finetune_start."  # checkpoint tensors: phase 2's starting weights
 
 
