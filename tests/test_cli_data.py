@@ -222,3 +222,43 @@ def test_downsize_of_a_folder_holding_labels_csv_keeps_images_in_images(tmp_path
     assert result.exit_code == 0, result.output
     written = sorted(p.relative_to(tmp_path / "small") for p in (tmp_path / "small").rglob("*"))
     assert [p.as_posix() for p in written] == ["images", "images/a.jpg", "images/b.jpg"]
+
+
+@pytest.fixture
+def listed_outside(tmp_path):
+    """labels.csv in tmp/lists/ naming images in the sibling tmp/photos/."""
+    make_image_folder(tmp_path / "photos", ("red", "blue"), per_class=2)
+    (tmp_path / "lists").mkdir()
+    labels = tmp_path / "lists" / "labels.csv"
+    rows = [f"../photos/{c}/{c}_{i}.png,{c}" for c in ("red", "blue") for i in range(2)]
+    labels.write_text("filename,labels\n" + "\n".join(rows) + "\n")
+    return labels
+
+
+def test_root_lets_a_label_file_list_images_beside_its_folder(listed_outside, tmp_path):
+    refused = invoke("info", listed_outside)
+    assert refused.exit_code == 1 and "is outside the data set" in refused.stderr
+    result = invoke("info", listed_outside, "--root", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "2 classes" in result.stdout
+    copied = invoke("downsize", listed_outside, tmp_path / "small", "--root", tmp_path)
+    assert copied.exit_code == 0, copied.stderr
+    assert len(list((tmp_path / "small" / "photos").rglob("*.png"))) == 4
+
+
+def test_train_records_root_in_its_config(listed_outside, tmp_path):
+    import yaml
+
+    from imclass.train.run import read_config
+
+    run = tmp_path / "run"
+    result = invoke(
+        "train", listed_outside, "--root", tmp_path, "--out", run, "--epochs", "0",
+        "--head-epochs", "1", "--image-size", "32", "--workers", "0", "--no-refit",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert yaml.safe_load((run / "config.yaml").read_text())["data_options"]["root"] == str(
+        tmp_path
+    )
+    assert read_config(run)[2].root == str(tmp_path)
+

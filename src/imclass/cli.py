@@ -195,7 +195,7 @@ def _train_options(function):
 
 
 def data_options(function):
-    """--multilabel, --label-delimiter, --skip-missing: how label files are read."""
+    """--multilabel, --label-delimiter, --skip-missing, --root: how label files are read."""
     options = [
         click.option(
             "--multilabel/--single-label",
@@ -208,6 +208,12 @@ def data_options(function):
         click.option(
             "--skip-missing", is_flag=True, help="skip (and report) rows whose image is missing"
         ),
+        click.option(
+            "--root",
+            type=click.Path(path_type=Path),
+            help="the folder every image a label file lists must be inside "
+            "[default: the label file's folder]",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -218,8 +224,13 @@ def label_options(settings: dict):
     """Pop the data_options values out of a command's keyword arguments."""
     from imclass.data.dataset import LabelOptions
 
+    root = settings.pop("root")
     return LabelOptions(
-        settings.pop("multilabel"), settings.pop("label_delimiter"), settings.pop("skip_missing")
+        settings.pop("multilabel"),
+        settings.pop("label_delimiter"),
+        settings.pop("skip_missing"),
+        # As text: a run's config.yaml records the options, and YAML writes no Path objects.
+        None if root is None else str(root),
     )
 
 

@@ -105,7 +105,7 @@ class LabelOptions:
     multilabel: bool | None = None
     delimiter: str | None = None
     skip_missing: bool = False
-    root: Path | None = None
+    root: Path | str | None = None
 
 
 def open_data(path: Path | str, options: LabelOptions | None = None) -> DataSource:
