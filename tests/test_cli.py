@@ -4,9 +4,12 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
+from click.testing import CliRunner
 
+from imclass.cli import main
 from tests.conftest import make_image_folder
 
 
@@ -103,3 +106,10 @@ def test_models_lists_the_offline_default():
     assert result.returncode == 0
     line = next(t for t in result.stdout.splitlines() if "tf_efficientnet_lite2" in t)
     assert "default" in line and "yes" in line and "260" in line
+
+
+def test_the_cli_puts_back_the_warning_printer_it_replaces():
+    """One-line warnings while a command runs, no lasting change for a program calling it."""
+    before = warnings.showwarning
+    assert CliRunner().invoke(main, ["models"]).exit_code == 0
+    assert warnings.showwarning is before

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -25,11 +26,14 @@ stdout = LiteralConsole(width=None if sys.stdout.isatty() else 160)
 
 class ImclassGroup(click.Group):
     """Turns every ImclassError, and an OSError on a user's path, into one line on stderr and its
-    exit code; Ctrl-C/kill into "interrupted" and 130. Never a traceback."""
+    exit code; Ctrl-C/kill into "interrupted" and 130; a Python warning into one line. Never a
+    traceback."""
 
     def invoke(self, ctx):
         signal.signal(signal.SIGTERM, _raise_interrupt)
         _print_names_safely()
+        shown = warnings.showwarning
+        warnings.showwarning = _warning_line  # only while a command runs: library users keep theirs
         try:
             return super().invoke(ctx)
         except ImclassError as error:
@@ -45,6 +49,13 @@ class ImclassGroup(click.Group):
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt this
             click.echo("interrupted", err=True)
             ctx.exit(130)
+        finally:
+            warnings.showwarning = shown
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """`warning: TEXT` on one line, instead of Python's file, line number and source line."""
+    click.echo(f"warning: {' '.join(str(message).splitlines())}", err=True)
 
 
 def _raise_interrupt(signum, frame):
