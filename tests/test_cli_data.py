@@ -1,6 +1,7 @@
 """The data-hygiene commands as a user runs them: real processes, real files."""
 
 import csv
+import os
 import json
 import shutil
 
@@ -262,3 +263,68 @@ def test_train_records_root_in_its_config(listed_outside, tmp_path):
     )
     assert read_config(run)[2].root == str(tmp_path)
 
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["info", "{data}"],
+        ["verify", "{data}"],
+        ["dedup", "{data}"],
+        ["downsize", "{data}", "{tmp}/small"],
+        ["split", "{data}", "--out", "{tmp}/split.csv"],
+        ["augment-preview", "{data}", "-n", "2", "--image-size", "32", "--out", "{tmp}/g.png"],
+        ["convert", "{data}", "--to", "csv", "--out", "{tmp}/csv"],
+    ],
+)
+def test_every_data_command_warns_of_what_it_skipped(tmp_path, command):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=2)
+    (data / "red" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    result = invoke(*[part.format(data=data, tmp=tmp_path) for part in command])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count(f"warning: {data}/red/gone.png: broken link") == 1
+
+
+def test_info_counts_what_it_skipped(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=2)
+    (data / "red" / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    (data / "loop").symlink_to(".")
+    result = invoke("info", data, "--report", tmp_path / "info.json")
+    assert result.exit_code == 0, result.stderr
+    assert "2 classes; imbalance ratio 1.00 (largest / smallest); 2 skipped" in result.stdout
+    assert len(json.loads((tmp_path / "info.json").read_text())["skipped"]) == 2
+
+
+def test_dedup_clean_checks_every_destination_before_writing_one(tmp_path, monkeypatch):
+    """A name longer than the destination's file system allows (here 12 bytes) is refused
+    before the first file is linked: no half-written copy."""
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=2)
+    (data / "red" / "a_long_name.png").write_bytes((data / "red" / "red_0.png").read_bytes())
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 12)
+    result = invoke("dedup", data, "--action", "clean", "--to", tmp_path / "clean")
+    assert result.exit_code == 1 and "is longer than 12 bytes" in result.stderr
+    assert not (tmp_path / "clean").exists()
+
+
+@pytest.fixture
+def listed(tmp_path):
+    """labels.csv beside images/, one of them empty and one a duplicate."""
+    make_image_folder(tmp_path / "data" / "images", ("red", "blue"), per_class=2)
+    images = tmp_path / "data" / "images"
+    (images / "red" / "empty.png").write_bytes(b"")
+    shutil.copy(images / "red" / "red_0.png", images / "red" / "again.png")
+    rows = [f"{p.relative_to(images).as_posix()},{p.parent.name}" for p in images.rglob("*.png")]
+    (tmp_path / "data" / "labels.csv").write_text("filename,labels\n" + "\n".join(rows) + "\n")
+    return tmp_path / "data" / "labels.csv"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify", "{labels}", "--quarantine", "{tmp}/bad"],
+        ["dedup", "{labels}", "--action", "move", "--to", "{tmp}/moved"],
+    ],
+)
+def test_moving_files_out_of_a_label_files_data_set_warns_of_its_rows(listed, tmp_path, command):
+    result = invoke(*[part.format(labels=listed, tmp=tmp_path) for part in command])
+    assert f"warning: {listed}: 1 row(s) still list the moved file(s)" in result.stderr
+    assert "--skip-missing" in result.stderr

@@ -36,6 +36,21 @@ def data_inputs(source) -> list[Path]:
     return [source.root, *images]
 
 
+def warn_skipped(source) -> None:
+    """One warning line per thing the data set's reading skipped: links, folders, rows."""
+    for note in source.notes:
+        click.echo(f"warning: {note}", err=True)
+
+
+def warn_moved_rows(source, moved) -> None:
+    """After files left a data set read from a label file: its rows still list them."""
+    from imclass.data.relocate import moved_rows_warning
+
+    note = moved_rows_warning(source, moved)
+    if note:
+        click.echo(f"warning: {note}", err=True)
+
+
 def check_report(report: Path | None, source, overwrite: bool) -> None:
     if report is not None:
         check_output(report, data_inputs(source), overwrite=overwrite)
@@ -73,6 +88,7 @@ def info(data, report, overwrite, **settings):
 
     source = open_images(data, label_options(settings))
     check_report(report, source, overwrite)
+    warn_skipped(source)
     with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
@@ -118,6 +134,7 @@ def info(data, report, overwrite, **settings):
             "bytes": int(total_mb * 1e6),
             "duplicate_groups": len(dups.groups),
             "leaking_groups": len(dups.leaking),
+            "skipped": list(summary.skipped),
             "advice": lines,
         },
     )
@@ -134,6 +151,8 @@ def _print_classes(summary, presplit: bool) -> None:
     parts = [_classes_in_words(summary)] if summary.class_counts else []
     if summary.unlabelled:
         parts.append(f"{summary.unlabelled} images without a class")
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} skipped (links, folders or rows; see the warnings)")
     stdout.print("; ".join(parts))
 
 
@@ -165,6 +184,7 @@ def verify(data, quarantine, report, overwrite, **settings):
     check_report(report, source, overwrite)
     if quarantine is not None:
         check_move_destination(quarantine, source)
+    warn_skipped(source)
     paths = list(source.all_images().paths)
     with _progress_map("decoding", len(paths)) as advance:
         problems = verify_images(paths, advance=advance)
@@ -176,6 +196,7 @@ def verify(data, quarantine, report, overwrite, **settings):
     if quarantine and problems:
         moved = move_files(list(problems), source.folder, quarantine)
         stdout.print(f"moved {len(moved)} file(s) to {quarantine}")
+        warn_moved_rows(source, moved)
     write_report(report, [{"path": str(p), "reason": r} for p, r in problems.items()])
     raise SystemExit(1 if problems else 0)
 
@@ -214,6 +235,7 @@ def dedup(data, max_distance, action, target, report, overwrite, **settings):
         check_move_destination(target, source)
     elif action == "clean":
         check_new_folder(target, source)
+    warn_skipped(source)
     paths = list(source.all_images().paths)
     with _progress_map("hashing", len(paths)) as advance:
         found = find_duplicates(paths, max_distance, split_of=split_of(source), advance=advance)
@@ -269,15 +291,16 @@ def _print_groups(found) -> list[dict]:
 
 
 def _apply_dedup(action: str, source, found, target: Path | None) -> None:
-    from imclass.data.relocate import destination, link_or_copy, move_files
+    from imclass.data.relocate import copy_files, move_files
 
     if action == "move":
         moved = move_files(found.redundant, source.folder, target)
         stdout.print(f"moved {len(moved)} redundant file(s) to {target}")
+        warn_moved_rows(source, moved)
     elif action == "clean":
         redundant = set(found.redundant)
         kept = [p for p in source.all_images().paths if p not in redundant]
-        ways = Counter(link_or_copy(p, destination(p, source.folder, target)) for p in kept)
+        ways = copy_files(kept, source.folder, target)
         stdout.print(
             f"wrote {len(kept)} file(s) to {target} ({ways['link']} hard links, "
             f"{ways['copy']} copies)"
@@ -299,6 +322,7 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
     data = open_images(source, label_options(settings))
     check_new_folder(target, data)
     check_report(report, data, overwrite)
+    warn_skipped(data)
     limit = SizeLimit(int(max_megapixels * 1e6), max_side)
     paths = list(data.all_images().paths)
     with _progress_map("downsizing", len(paths)) as advance:
@@ -371,6 +395,7 @@ def split(
 
     source = open_data(data, label_options(settings))
     check_output(out, data_inputs(source), overwrite=overwrite)
+    warn_skipped(source)
     images = source.all_images()
     together = []
     if not ignore_duplicates:
@@ -431,6 +456,7 @@ def augment_preview(data, augment, count, image_size, seed, out, overwrite, **se
 
     source = open_data(data, label_options(settings))
     check_output(out, data_inputs(source), overwrite=overwrite)
+    warn_skipped(source)
     pre = default_preprocessing(DEFAULT_MODEL).at_size(image_size)
     grid = augment_grid(source.all_images(), source.classes, augment, pre, n=count, seed=seed)
     write_png(grid, out)
@@ -455,9 +481,8 @@ def convert_command(data, layout, out, **settings):
 
     options = label_options(settings)
     source = open_data(data, options)
-    for note in source.notes:
-        click.echo(f"warning: {note}", err=True)
     check_new_folder(out, source)
+    warn_skipped(source)
     ways = convert(source, layout, out, options.delimiter or " ")
     kind = "multi-label" if source.multilabel else "single-label"
     stdout.print(
