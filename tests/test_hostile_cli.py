@@ -3,9 +3,11 @@ as they are, file-system errors and Ctrl-C are one line, files get the user's um
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -145,15 +147,47 @@ def test_an_output_under_a_read_only_folder_is_one_line(data, tmp_path):
     )
 
 
-@needs_permissions
-def test_a_data_folder_without_read_permission_is_one_line(data):
+@pytest.fixture
+def shared_tmp():
+    """A folder any user may read (pytest's own is private to root), removed afterwards."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def run_as_a_user(*args, cache: Path):
+    """The command as this user, or as `nobody` when this is root (whom no permission stops)."""
+    command = [sys.executable, "-m", "imclass", *map(str, args)]
+    if AS_ROOT:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads every folder; setpriv is needed to run as another user")
+        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+    cache.mkdir(mode=0o777)
+    cache.chmod(0o777)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", IMCLASS_CACHE_DIR=str(cache))
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_an_unreadable_class_folder_is_skipped_with_a_warning(shared_tmp):
+    """Issue 9: a class folder without read permission is skipped, named and counted; only an
+    unreadable data folder itself is an error."""
+    data = make_image_folder(shared_tmp / "data", ("red", "blue"), per_class=2)
     (data / "red").chmod(0o311)
     try:
-        result = run_cli("info", data)
+        result = run_as_a_user("info", data, cache=shared_tmp / "cache")
     finally:
         (data / "red").chmod(0o755)
-    assert "Traceback" not in result.stderr and f"{data}/red" in result.stderr
-    assert "permission denied" in result.stderr.lower()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"warning: {data}/red: unreadable folder (Permission denied); skipped\n"
+    assert "1 class ('blue'); 1 skipped" in result.stdout
+    data.chmod(0o300)
+    try:
+        refused = run_as_a_user("info", data, cache=shared_tmp / "cache2")
+    finally:
+        data.chmod(0o755)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"Path '{data}' is not readable" in refused.stderr
 
 
 def test_a_name_as_long_as_the_file_system_allows_is_downsized(tmp_path):
