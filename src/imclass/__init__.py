@@ -8,6 +8,7 @@ from imclass.errors import (  # noqa: E402
     ImclassError,
     ModelError,
     NotFittedError,
+    OutputError,
     RunDirError,
     TrainingInterrupted,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "ImclassError",
     "ModelError",
     "NotFittedError",
+    "OutputError",
     "RunDirError",
     "TrainConfig",
     "TrainingInterrupted",

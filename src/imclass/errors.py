@@ -5,7 +5,7 @@
      ├── ConfigError      an invalid parameter value ("The 'lr' parameter of train must be ...")
      ├── ModelError       a backbone that does not exist or whose weights cannot be had
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
- ├── OutputError      an output path onto an input, existing without --overwrite, or unwritable
+     ├── OutputError      an output path onto an input, existing without --overwrite, or unwritable
      ├── NotFittedError   an ImageClassifier used before fit() or load()
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
