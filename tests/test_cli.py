@@ -1,14 +1,17 @@
 """The command line as a user meets it: real processes, one-line errors, real output files."""
 
+import builtins
 import json
 import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from imclass.__main__ import run
 from imclass.cli import main
 from tests.conftest import make_image_folder
 
@@ -113,3 +116,18 @@ def test_the_cli_puts_back_the_warning_printer_it_replaces():
     before = warnings.showwarning
     assert CliRunner().invoke(main, ["models"]).exit_code == 0
     assert warnings.showwarning is before
+
+
+def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130(monkeypatch, capsys):
+    def interrupted_import(name, *args, **kwargs):
+        if name == "imclass.cli":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    real_import = builtins.__import__
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    with pytest.raises(SystemExit) as stopped:
+        run()
+    assert stopped.value.code == 130 and capsys.readouterr().err == "interrupted\n"
+    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    assert '\nimclass = "imclass.__main__:run"\n' in pyproject  # the installed command
