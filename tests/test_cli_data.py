@@ -1,8 +1,8 @@
 """The data-hygiene commands as a user runs them: real processes, real files."""
 
 import csv
-import os
 import json
+import os
 import shutil
 
 import pytest

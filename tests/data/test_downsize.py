@@ -3,8 +3,10 @@ import os
 import pytest
 from PIL import Image
 from tests.conftest import colour_image
+from tests.data.test_images import png_header_only
 
 from imclass.data.downsize import SizeLimit, downsize_tree
+from imclass.data.inspection import verify_images
 from imclass.errors import ConfigError
 
 
@@ -43,3 +45,15 @@ def test_max_side_caps_the_longer_side():
     assert SizeLimit(4_000_000, None).target(1000, 1000) is None
     with pytest.raises(ConfigError, match="max_side"):
         SizeLimit(None, 3)
+
+
+def test_a_decompression_bomb_is_skipped_in_verifys_words(tmp_path):
+    source = tmp_path / "src"
+    (source / "cats").mkdir(parents=True)
+    (source / "cats" / "bomb.png").write_bytes(png_header_only(20000, 20000))
+    results = downsize_tree([source / "cats" / "bomb.png"], source, tmp_path / "out", SizeLimit())
+    bomb = source / "cats" / "bomb.png"
+    action, reason = results[bomb]
+    assert (action, reason) == ("skipped", verify_images([bomb])[bomb])
+    assert reason.startswith("decompression bomb refused")
+    assert not (tmp_path / "out").exists()

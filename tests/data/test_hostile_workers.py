@@ -7,15 +7,18 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from tests.conftest import make_image_folder, scene
 
 from imclass.data.dataset import ImageSet
+from imclass.data.inspection import read_header
 from imclass.data.loader import make_loader
-from imclass.data.workers import process_map
+from imclass.data.workers import parallel_map
 
 IMCLASS = [sys.executable, "-m", "imclass"]
 HANG = 60  # seconds: far beyond any of these runs; reaching it means a deadlock
@@ -42,7 +45,7 @@ def test_a_pool_finishes_while_another_thread_holds_a_lock_the_work_needs():
     holder.start()
     taken.wait()
     runner = threading.Thread(
-        target=lambda: results.extend(process_map(_double_under_lock, list(range(40)), workers=2)),
+        target=lambda: results.extend(parallel_map(_double_under_lock, list(range(40)), workers=2)),
         daemon=True,
     )
     runner.start()
@@ -61,14 +64,14 @@ def _fail_on_seven(x: int) -> int:
 def test_an_error_in_a_worker_reaches_the_caller_and_the_results_before_it_arrive():
     seen = []
     with pytest.raises(ValueError, match="seven"):
-        seen.extend(process_map(_fail_on_seven, list(range(64)), workers=2, chunksize=1))
+        seen.extend(parallel_map(_fail_on_seven, list(range(64)), workers=2, chunksize=1))
     assert seen == list(range(7))
 
 
 def test_results_come_in_order_with_progress_for_each_item():
     counted = []
     out = list(
-        process_map(abs, list(range(-50, 50)), workers=3, chunksize=4, advance=counted.append)
+        parallel_map(abs, list(range(-50, 50)), workers=3, chunksize=4, advance=counted.append)
     )
     assert out == [abs(x) for x in range(-50, 50)]
     assert sum(counted) == 100
@@ -89,7 +92,7 @@ def test_a_map_stopped_early_leaves_only_the_calls_under_way_to_finish():
     """What Ctrl-C does to a command: the caller stops reading; each thread then finishes the
     call it is in and starts nothing more, so the command ends at once."""
     _started.clear()
-    results = process_map(_wait_after_the_first_chunk, list(range(64)), workers=2, chunksize=8)
+    results = parallel_map(_wait_after_the_first_chunk, list(range(64)), workers=2, chunksize=8)
     assert [next(results) for _ in range(8)] == list(range(8))
     results.close()
     _release.set()
@@ -197,3 +200,25 @@ def test_decoding_workers_leave_ctrl_c_to_the_main_process(tmp_path):
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert rows.tolist() == [[True, True]] * len(paths)
+
+
+def test_headers_read_in_threads_leave_the_warning_filters_as_they_were(tmp_path, monkeypatch):
+    """Two threads open images at once; warnings.catch_warnings entered and left out of order
+    would leave one thread's 'bomb warnings are errors' filter behind, for the whole process."""
+    image = tmp_path / "a.png"
+    scene(0, (64, 48)).save(image)
+    real_open, opening = Image.open, threading.Event()
+
+    def slow_open(path, *args, **kwargs):
+        opening.set()
+        time.sleep(0.2)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", slow_open)
+    before = list(warnings.filters)
+    first = threading.Thread(target=read_header, args=(image,))
+    first.start()
+    opening.wait(5)
+    assert read_header(image).width == 64
+    first.join()
+    assert warnings.filters == before

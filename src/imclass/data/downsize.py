@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from imclass.data.images import UnreadableImage, load_rgb
+from imclass.data.images import UnreadableImage, load_rgb, open_image
 from imclass.data.relocate import link_or_copy, plan_destinations
-from imclass.data.workers import process_map
+from imclass.data.workers import parallel_map
 from imclass.errors import invalid_parameter
 from imclass.files import atomic_path
 
@@ -54,8 +54,10 @@ def _downsize_one(job: tuple[str, str, SizeLimit]) -> tuple[str, str]:
     """(action, detail): 'resized' WxH, 'link'/'copy', or 'skipped' with the reason."""
     source, target, limit = Path(job[0]), Path(job[1]), job[2]
     try:
-        with Image.open(source) as image:
+        with open_image(source) as image:
             size, fmt = _upright_size(image), image.format
+    except UnreadableImage as error:
+        return "skipped", error.reason
     except Exception as error:  # noqa: BLE001 - reported per file, never fatal
         return "skipped", f"unreadable ({type(error).__name__})"
     new_size = limit.target(*size)
@@ -95,5 +97,5 @@ def downsize_tree(
     (action, detail)}."""
     targets = plan_destinations(paths, source_root, target_root)
     jobs = [(str(p), str(t), limit) for p, t in targets.items()]
-    results = process_map(_downsize_one, jobs, workers=workers, chunksize=4, advance=advance)
+    results = parallel_map(_downsize_one, jobs, workers=workers, chunksize=4, advance=advance)
     return dict(zip(targets, results, strict=True))

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from imclass.data.images import UnreadableImage, eight_bit, open_image
-from imclass.data.workers import process_map
+from imclass.data.workers import parallel_map
 
 HASH_SIZE = 16
 HASH_BYTES = HASH_SIZE * HASH_SIZE // 8
@@ -181,7 +181,7 @@ def hash_files(
         advance(len(hashes))
     todo = [p for p in paths if p not in hashes]
     fresh, failures = {}, {}
-    results = process_map(
+    results = parallel_map(
         _hash_file, [(str(p), exact) for p in todo], workers=workers, advance=advance
     )
     for path, (digest, reason) in zip(todo, results, strict=True):

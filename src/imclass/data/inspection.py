@@ -6,18 +6,15 @@
 from __future__ import annotations
 
 import statistics
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
-
 from imclass.data.dataset import DataSource, label_ids
 from imclass.data.dedup import Duplicates, find_duplicates
-from imclass.data.images import UnreadableImage, load_rgb
-from imclass.data.workers import process_map
+from imclass.data.images import UnreadableImage, load_rgb, open_image
+from imclass.data.workers import parallel_map
 
 LARGE_PIXELS = 4_000_000  # above 4 MP decoding dominates training: downsize
 FEW_IMAGES = 20  # below this a class is too small; ~100 per class usually works
@@ -85,18 +82,16 @@ class DataSummary:
 
 
 def read_header(path: Path) -> Header | str:
-    """The header facts of one file, or the reason it cannot be opened. An image above
-    Pillow's bomb limit is refused here in the words load_rgb uses, so info and verify agree."""
+    """The header facts of one file, or the reason it cannot be opened. open_image refuses an
+    image above the bomb limit, as it does for verify (load_rgb): info and verify agree."""
     try:
-        if path.stat().st_size == 0:
+        size = path.stat().st_size
+        if size == 0:
             return "zero bytes"
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-                return Header(image.format or "?", width, height, path.stat().st_size)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        return f"decompression bomb refused ({error})"
+        with open_image(path) as image:
+            return Header(image.format or "?", *image.size, size)
+    except UnreadableImage as error:
+        return error.reason
     except Exception as error:  # noqa: BLE001 - any failure is this file's reason
         return f"not an image ({type(error).__name__})"
 
@@ -112,7 +107,7 @@ def describe_data(
     results = dict(
         zip(
             images.paths,
-            process_map(
+            parallel_map(
                 read_header, list(images.paths), workers=workers, chunksize=32, advance=advance
             ),
             strict=True,
@@ -225,5 +220,5 @@ def verify_images(
     paths: list[Path], *, workers: int | None = None, advance: Callable[[int], None] | None = None
 ) -> dict[Path, str]:
     """Decode every image fully; {path: reason} for each that fails."""
-    reasons = process_map(_check, [str(p) for p in paths], workers=workers, advance=advance)
+    reasons = parallel_map(_check, [str(p) for p in paths], workers=workers, advance=advance)
     return {p: r for p, r in zip(paths, reasons, strict=True) if r is not None}

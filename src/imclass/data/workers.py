@@ -30,7 +30,7 @@ def cpu_cores() -> int:
     return max(1, cores or 1)
 
 
-def process_map(
+def parallel_map(
     function: Callable,
     items: list,
     *,
