@@ -4,7 +4,7 @@ from tests.conftest import colour_image, make_image_folder
 from tests.data.test_images import jpeg_bytes, png_header_only
 
 from imclass.data.dataset import open_data
-from imclass.data.inspection import advice, describe_data, verify_images
+from imclass.data.inspection import advice, describe_data, read_header, verify_images
 
 
 def test_summary_counts_resolutions_duplicates_and_advice(tmp_path):
@@ -54,3 +54,9 @@ def test_verify_decodes_fully_and_names_each_problem(tmp_path):
     assert set(reasons) == {"cut.jpg", "empty.png", "bomb.png"}
     assert reasons["cut.jpg"] == "truncated file" and reasons["empty.png"] == "zero bytes"
     assert reasons["bomb.png"].startswith("decompression bomb refused")
+
+
+def test_info_and_verify_name_a_file_that_is_not_an_image_alike(tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image\n")
+    assert read_header(text) == verify_images([text])[text] == "not an image (unknown format)"

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import UnidentifiedImageError
+
 from imclass.data.dataset import DataSource, label_ids
 from imclass.data.dedup import Duplicates, find_duplicates
 from imclass.data.images import UnreadableImage, load_rgb, open_image
@@ -92,6 +94,8 @@ def read_header(path: Path) -> Header | str:
             return Header(image.format or "?", *image.size, size)
     except UnreadableImage as error:
         return error.reason
+    except UnidentifiedImageError:
+        return "not an image (unknown format)"  # verify's words
     except Exception as error:  # noqa: BLE001 - any failure is this file's reason
         return f"not an image ({type(error).__name__})"
 
