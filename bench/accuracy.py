@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from imclass.data.dataset import ImageSet, open_data  # noqa: E402
+from imclass.data.dataset import ImageSet, LabelOptions, open_data  # noqa: E402
 from imclass.data.loader import make_loader  # noqa: E402
 from imclass.data.transforms import eval_transform, train_transform  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
@@ -66,12 +66,14 @@ def write_split(path: Path, images: ImageSet, classes, side: str) -> Path:
 
 def run_imclass(train: ImageSet, test: ImageSet, classes, work: Path, config: TrainConfig):
     """Train on the outer-train images, evaluate on the outer test; (metrics, seconds, run)."""
+    # the split files live in the work folder and list the photos where they are
+    options = LabelOptions(root=Path(os.path.commonpath([*train.paths, *test.paths])))
     start = time.perf_counter()
     train_file = write_split(work / "train.csv", train, classes, "train")
-    result = train_run(train_file, config, work / "run", Reporter(quiet=True))
+    result = train_run(train_file, config, work / "run", Reporter(quiet=True), options)
     seconds = time.perf_counter() - start
     test_file = write_split(work / "test.csv", test, classes, "test")
-    metrics = evaluate_run(work / "run", test_file, work / "heldout", Reporter(quiet=True))
+    metrics = evaluate_run(work / "run", test_file, work / "heldout", Reporter(quiet=True), options)
     return metrics, seconds, result.run_dir
 
 
