@@ -1,9 +1,12 @@
 import shutil
 
+import pytest
 from tests.conftest import colour_image, make_image_folder
 from tests.data.test_images import jpeg_bytes, png_header_only
 
 from imclass.data.dataset import open_data
+from imclass.data.dedup import find_duplicates
+from imclass.data.downsize import SizeLimit, downsize_tree
 from imclass.data.inspection import advice, describe_data, read_header, verify_images
 
 
@@ -60,3 +63,23 @@ def test_info_and_verify_name_a_file_that_is_not_an_image_alike(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not an image\n")
     assert read_header(text) == verify_images([text])[text] == "not an image (unknown format)"
+
+
+@pytest.mark.parametrize(
+    ("cut", "header_read"),
+    [(300, False), (1000, True)],  # Pillow: "Truncated File Read" / "image file is truncated"
+)
+def test_every_command_names_a_cut_off_jpeg_in_the_same_words(tmp_path, cut, header_read):
+    """Issue 9: info, verify, dedup and downsize said 'not an image (OSError)', 'unreadable
+    (Truncated File Read)', 'truncated file' and 'unreadable (OSError: ...)' of one file."""
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(jpeg_bytes(colour_image((1, 2, 3), 48))[:cut])
+    header = read_header(path)
+    assert (header != "truncated file") == header_read  # a header read whole is not a problem
+    assert verify_images([path])[path] == "truncated file"
+    assert find_duplicates([path], 0, cache=False).failures[path] == "truncated file"
+    limit = SizeLimit(1024, None)  # below its 48 x 48 pixels: downsize decodes it
+    assert downsize_tree([path], tmp_path, tmp_path / "out", limit)[path] == (
+        "skipped",
+        "truncated file",
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from imclass.data.images import UnreadableImage, load_rgb, open_image
+from imclass.data.images import UnreadableImage, failure_reason, load_rgb, open_image
 from imclass.data.relocate import link_or_copy, plan_destinations
 from imclass.data.workers import parallel_map
 from imclass.errors import invalid_parameter
@@ -56,10 +56,8 @@ def _downsize_one(job: tuple[str, str, SizeLimit]) -> tuple[str, str]:
     try:
         with open_image(source) as image:
             size, fmt = _upright_size(image), image.format
-    except UnreadableImage as error:
-        return "skipped", error.reason
     except Exception as error:  # noqa: BLE001 - reported per file, never fatal
-        return "skipped", f"unreadable ({type(error).__name__})"
+        return "skipped", failure_reason(error)
     new_size = limit.target(*size)
     if new_size is None:
         return link_or_copy(source, target), ""

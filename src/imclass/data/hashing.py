@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from imclass.data.images import UnreadableImage, eight_bit, open_image
+from imclass.data.images import eight_bit, failure_reason, open_image
 from imclass.data.workers import parallel_map
 
 HASH_SIZE = 16
@@ -48,10 +48,8 @@ def _hash_file(item: tuple[str, bool]) -> tuple[bytes | None, str | None]:
             if not exact and image.format == "JPEG":
                 image.draft("L", DRAFT_REQUEST)
             return dhash_of_image(image), None
-    except UnreadableImage as error:
-        return None, error.reason
     except Exception as error:  # noqa: BLE001 - any decoding failure is this file's reason
-        return None, f"unreadable ({type(error).__name__}: {error})"
+        return None, failure_reason(error)
 
 
 def cache_dir() -> Path:

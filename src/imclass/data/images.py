@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import threading
 import warnings
@@ -18,6 +19,8 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", "
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 # warnings.catch_warnings swaps process-wide state; worker threads take turns (only while opening).
 _WARNINGS_LOCK = threading.Lock()
+# What Pillow raises for a file it cannot open or decode (UnidentifiedImageError is an OSError).
+READ_ERRORS = (OSError, ValueError, SyntaxError, struct.error, IndexError)
 
 
 class UnreadableImage(Exception):
@@ -40,14 +43,18 @@ def is_image_file(path: Path) -> bool:
 
 @contextmanager
 def open_image(path: Path | str) -> Iterator[Image.Image]:
-    """Image.open, safe in threads, refusing a decompression bomb (above MAX_PIXELS) before any
-    pixel is decoded: UnreadableImage then, where Pillow would warn or raise."""
+    """Image.open, safe in threads; an empty file, a file Pillow cannot open and a decompression
+    bomb (above MAX_PIXELS, refused before any pixel is decoded) raise UnreadableImage."""
     try:
+        if os.stat(path).st_size == 0:
+            raise UnreadableImage(path, "zero bytes")
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
+    except READ_ERRORS as error:
+        raise UnreadableImage(path, failure_reason(error)) from None
     with image:
         _refuse_bomb(Path(path), image)
         yield image
@@ -61,23 +68,33 @@ def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
     """
     path = Path(path)
     try:
-        if path.stat().st_size == 0:
-            raise UnreadableImage(path, "zero bytes")
         with open_image(path) as image:
             if min_size and image.format == "JPEG":
                 image.draft("RGB", _draft_request(image.size, min_size))
             image.load()
             return to_rgb(_upright(path, image))
-    except UnreadableImage:
-        raise
-    except UnsupportedMode as error:
-        raise UnreadableImage(path, str(error)) from None
-    except UnidentifiedImageError:
-        raise UnreadableImage(path, "not an image (unknown format)") from None
-    except OSError as error:
-        raise UnreadableImage(path, _describe_os_error(error)) from None
-    except (ValueError, SyntaxError, struct.error, IndexError) as error:
-        raise UnreadableImage(path, f"corrupt image data ({error})") from None
+    except READ_ERRORS as error:
+        raise UnreadableImage(path, failure_reason(error)) from None
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why an image file cannot be read, in the one wording every command prints (info, verify,
+    dedup, downsize, training): "zero bytes", "truncated file", "not an image (unknown
+    format)", "decompression bomb refused (...)", "unreadable (...)"."""
+    if isinstance(error, UnreadableImage | UnsupportedMode):
+        return str(error)
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image (unknown format)"
+    if isinstance(error, OSError):
+        text = str(error)
+        # Pillow says "Truncated File Read" when the header is cut, "image file is truncated"
+        # when the pixel data is, and "broken data stream" for a cut PNG.
+        if "truncated" in text.lower() or "broken data stream" in text:
+            return "truncated file"
+        return f"unreadable ({error.strerror or text})"
+    if isinstance(error, READ_ERRORS):
+        return f"corrupt image data ({error})"
+    return f"unreadable ({type(error).__name__}: {error})"
 
 
 def _upright(path: Path, image: Image.Image) -> Image.Image:
@@ -101,13 +118,6 @@ def _draft_request(size: tuple[int, int], min_size: int) -> tuple[int, int]:
     width, height = size
     scale = min_size / min(width, height)
     return (max(1, round(width * scale)), max(1, round(height * scale)))
-
-
-def _describe_os_error(error: OSError) -> str:
-    text = str(error)
-    if "truncated" in text or "broken data stream" in text:
-        return "truncated file"
-    return f"unreadable ({text})"
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

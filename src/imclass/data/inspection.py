@@ -11,11 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import UnidentifiedImageError
-
 from imclass.data.dataset import DataSource, label_ids
 from imclass.data.dedup import Duplicates, find_duplicates
-from imclass.data.images import UnreadableImage, load_rgb, open_image
+from imclass.data.images import UnreadableImage, failure_reason, load_rgb, open_image
 from imclass.data.workers import parallel_map
 
 LARGE_PIXELS = 4_000_000  # above 4 MP decoding dominates training: downsize
@@ -84,20 +82,13 @@ class DataSummary:
 
 
 def read_header(path: Path) -> Header | str:
-    """The header facts of one file, or the reason it cannot be opened. open_image refuses an
-    image above the bomb limit, as it does for verify (load_rgb): info and verify agree."""
+    """The header facts of one file, or the reason it cannot be opened, in verify's words
+    (images.failure_reason); an image above the bomb limit is refused by both."""
     try:
-        size = path.stat().st_size
-        if size == 0:
-            return "zero bytes"
         with open_image(path) as image:
-            return Header(image.format or "?", *image.size, size)
-    except UnreadableImage as error:
-        return error.reason
-    except UnidentifiedImageError:
-        return "not an image (unknown format)"  # verify's words
+            return Header(image.format or "?", *image.size, path.stat().st_size)
     except Exception as error:  # noqa: BLE001 - any failure is this file's reason
-        return f"not an image ({type(error).__name__})"
+        return failure_reason(error)
 
 
 def split_of(source: DataSource) -> dict[Path, str]:
