@@ -78,6 +78,16 @@ def test_nothing_outside_the_data_set_is_moved(labelled, tmp_path):
     assert not (tmp_path / "Q").exists()
 
 
+@pytest.mark.parametrize("label", ["../escaped", "/abs", "..", "a/b", "nul\0byte"])
+def test_a_class_that_is_not_a_folder_name_never_becomes_one(labelled, tmp_path, label):
+    """convert --to folders made out/<class>/: a class '../escaped' linked an image outside out,
+    a class with a NUL byte was a ValueError traceback."""
+    (labelled / "labels.csv").write_text(f'filename,labels\na.png,"{label}"\nb.png,y\n')
+    with pytest.raises(DataError, match="cannot be a folder name"):
+        convert(open_data(labelled / "labels.csv"), "folders", tmp_path / "out" / "f")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["D", "outside"]
+
+
 @pytest.fixture
 def linked_class(tmp_path):
     """D/red is a folder, D/blue a link to a folder outside D."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 from imclass.data.dataset import DataSource, label_ids
@@ -33,6 +34,8 @@ def _to_folders(source: DataSource, out: Path) -> dict[str, int]:
         raise DataError(
             f"{source.root}: multi-label data cannot be a folder per class; use --to csv"
         )
+    for name in source.classes:
+        _check_folder_name(source.root, name)
     images = source.all_images()
     names = _unique_names(images.paths)
     targets = {
@@ -40,6 +43,16 @@ def _to_folders(source: DataSource, out: Path) -> dict[str, int]:
         for path, label in zip(images.paths, images.labels, strict=True)
     }
     return _link_all(targets)
+
+
+def _check_folder_name(root: Path, name: str) -> None:
+    """A class from a label file becomes one folder inside out: never '..', a path or a name
+    the file system refuses (a class '../x' would have linked images outside out)."""
+    if name in (".", "..") or "/" in name or os.sep in name or "\0" in name:
+        raise DataError(
+            f"{root}: class {name!r} cannot be a folder name (a path, '.', '..' or a NUL "
+            "character); rename the class or use --to csv"
+        )
 
 
 def _to_csv(source: DataSource, out: Path, delimiter: str) -> dict[str, int]:
