@@ -136,6 +136,24 @@ def test_an_output_of_the_wrong_kind_is_one_line(data, tmp_path, command, messag
     assert (tmp_path / "note.txt").read_text() == "keep me"
 
 
+def test_a_pipe_or_device_as_output_is_refused_even_with_overwrite(data, tmp_path):
+    """--overwrite renamed a new file over the existing one: `--out /dev/null --overwrite` run as
+    root replaced the device with a plain file."""
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    for extra in ([], ["--overwrite"]):
+        refused = invoke("split", data, "--out", pipe, *extra)
+        assert "not a regular file (a device, pipe or socket)" in one_error_line(refused)
+    assert pipe.is_fifo()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc")
+def test_an_output_where_no_file_can_be_made_names_the_output(data):
+    """Root passes the permission check in /proc; the temporary file's name was the error."""
+    result = invoke("info", data, "--report", "/proc/imclass-report.json")
+    assert one_error_line(result).startswith("error: /proc/imclass-report.json: cannot write there")
+
+
 @needs_permissions
 def test_an_output_under_a_read_only_folder_is_one_line(data, tmp_path):
     locked = tmp_path / "locked"

@@ -61,6 +61,9 @@ def _real(path: Path) -> str:
 def _check_kind(out: Path, kind: str) -> None:
     if kind == "file" and out.is_dir():
         raise OutputError(f"{out}: is a folder; give a file name")
+    if kind == "file" and out.exists() and not out.is_file():
+        # --overwrite would rename a new file over it: /dev/null itself would become a file.
+        raise OutputError(f"{out}: not a regular file (a device, pipe or socket); give a file name")
     if kind != "file" and out.exists() and not out.is_dir():
         raise OutputError(f"{out}: is a file; give a folder")
     for parent in out.absolute().parents:
@@ -97,7 +100,10 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     # A name may use all 255 bytes a folder entry allows; the temporary one keeps 64 of them.
     stem = os.fsdecode(os.fsencode(target.name)[:64])
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=".tmp")
+    except OSError as error:  # named after the target, not the temporary name nobody asked for
+        raise OutputError(f"{target}: cannot write there ({error.strerror or error})") from None
     os.close(handle)
     try:
         yield Path(temporary)
