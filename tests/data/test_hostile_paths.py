@@ -70,6 +70,20 @@ def test_an_explicit_root_lets_rows_reach_beside_the_label_file(labelled):
     assert source.folder == labelled.parent.resolve()
 
 
+def test_a_root_that_is_not_a_folder_is_named(labelled):
+    labels = write_labels(labelled, "")
+    with pytest.raises(DataError, match=f"--root {labels}: not a folder"):
+        open_data(labels, LabelOptions(root=labels))
+
+
+def test_a_pipe_given_as_data_is_refused_not_read(tmp_path):
+    """Reading a FIFO waits for a writer; it was 'cannot read this folder (Not a directory)'."""
+    os.mkfifo(tmp_path / "labels.csv")
+    for reader in (open_data, open_images):
+        with pytest.raises(DataError, match="not a folder or a label file"):
+            reader(tmp_path / "labels.csv")
+
+
 def test_nothing_outside_the_data_set_is_moved(labelled, tmp_path):
     secret = tmp_path / "outside" / "secret.png"
     with pytest.raises(DataError, match="outside the data set"):

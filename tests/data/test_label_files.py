@@ -144,6 +144,8 @@ def test_split_file_round_trip_for_multilabel(image_dir, tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        ("", "empty file; expected a header line"),
+        ("filename,labels\n", "no labelled rows"),
         ("filename,tags\na.jpg,can\n", r"line 1: missing column\(s\) labels"),
         ("file,tags\na.jpg,can\n", r"line 1: unknown columns \(file, tags\)"),
         ("IM_FILENAME\tLABELS\na.jpg\tcan\n", r"line 1: missing column\(s\) EXCLUDE"),

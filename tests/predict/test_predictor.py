@@ -1,15 +1,18 @@
 """Predictions stay aligned with the paths asked for: by row, never by path."""
 
+import os
+
 import numpy as np
 import pytest
 from tests.conftest import colour_image
 
 from imclass import ImageClassifier
+from imclass.errors import DataError
 from imclass.models import DEFAULT_MODEL
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import build_model
 from imclass.models.run_dir import ModelSpec, save_model
-from imclass.predict import Predictor
+from imclass.predict import Predictor, expand_paths
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,9 @@ def test_temperature_and_flip_tta_from_model_json_shape_the_probabilities(tmp_pa
     with torch.no_grad():
         logits = (network(inputs) + network(inputs.flip(3))) / 2
     np.testing.assert_allclose(got, (logits / 2.0).softmax(1)[0].numpy(), atol=1e-5)
+
+
+def test_a_pipe_among_the_paths_is_named_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    with pytest.raises(DataError, match="pipe.jpg: not an image file or folder"):
+        expand_paths([tmp_path / "pipe.jpg"])

@@ -142,6 +142,8 @@ def _existing(path: Path | str) -> Path:
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"{root}: no such file or folder")
+    if not root.is_dir() and not root.is_file():  # reading a FIFO would wait forever
+        raise DataError(f"{root}: not a folder or a label file (a device, pipe or socket)")
     return root
 
 

@@ -77,11 +77,13 @@ def read_label_file(path: Path, options: LabelOptions) -> DataSource:
 
 def read_rows(path: Path, options: LabelOptions) -> list[Row]:
     text = _utf8(path)
+    if not text.strip():
+        raise DataError(f"{path}: empty file; expected a header line such as filename,labels")
     if path.suffix.lower() == ".json":
         return label_studio_rows(path, text)
-    header = text.splitlines()[0] if text.strip() else ""
+    header = text.splitlines()[0]
     records = list(csv.reader(io.StringIO(text), delimiter=_delimiter(header)))
-    columns = [c.strip() for c in (records[0] if records else [])]
+    columns = [c.strip() for c in records[0]]
     layout = _table_layout(columns, options)
     if layout is None:
         raise DataError(
@@ -154,8 +156,6 @@ def _utf8(path: Path) -> str:
 
 
 def _table_rows(path: Path, records, layout: TableLayout) -> list[Row]:
-    if not records:
-        raise DataError(f"{path}: line 1: empty file")
     columns = [c.strip() for c in records[0]]
     missing = [c for c in layout.needed if c not in columns]
     if missing:
@@ -286,6 +286,8 @@ class ImageResolver:
     def __init__(self, label_file: Path, root: Path | None = None):
         self.base = label_file.resolve().parent
         self.root = Path(root).expanduser().resolve() if root is not None else self.base
+        if not self.root.is_dir():
+            raise DataError(f"--root {root}: not a folder; give the folder the images are in")
         self._by_name: dict[str, list[Path]] | None = None
 
     def find(self, name: str, where: str) -> Path | None:

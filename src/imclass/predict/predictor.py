@@ -83,6 +83,8 @@ def expand_paths(inputs: list[Path | str]) -> list[Path]:
             found += sorted(p for p in item.rglob("*") if p.is_file() and is_image_file(p))
         elif item.is_file():
             found.append(item)
+        elif item.exists():  # a FIFO would wait forever for a writer
+            raise DataError(f"{item}: not an image file or folder (a device, pipe or socket)")
         else:
             raise DataError(f"{item}: no such file or folder")
     if not found:
