@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # Colours far apart, so a few epochs on 48-px images separate the classes reliably.
@@ -69,3 +72,22 @@ def next_frame(image: Image.Image, seed: int) -> Image.Image:
 def private_cache(tmp_path, monkeypatch):
     """Each test gets its own hash and decode cache folder."""
     monkeypatch.setenv("IMCLASS_CACHE_DIR", str(tmp_path / "imclass-cache"))
+
+
+def as_a_user(command: list[str]) -> list[str]:
+    """command as this user, or as `nobody` when this is root (whom no permission bit stops), so
+    permission tests run in a root container too."""
+    if not AS_ROOT:
+        return command
+    if shutil.which("setpriv") is None:
+        pytest.skip("root ignores permissions; setpriv is needed to run as another user")
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder any user may read (pytest's own is private to root), removed afterwards."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)

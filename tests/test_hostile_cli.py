@@ -3,11 +3,9 @@ as they are, file-system errors and Ctrl-C are one line, files get the user's um
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -16,13 +14,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from imclass.cli import main
-from tests.conftest import colour_image, make_image_folder, scene
+from tests.conftest import as_a_user, colour_image, make_image_folder, scene
 from tests.test_cli import run_cli
-
-AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-needs_permissions = pytest.mark.skipif(
-    AS_ROOT, reason="root reads and writes whatever the permission bits say"
-)
 
 
 def invoke(*args):
@@ -154,37 +147,27 @@ def test_an_output_where_no_file_can_be_made_names_the_output(data):
     assert one_error_line(result).startswith("error: /proc/imclass-report.json: cannot write there")
 
 
-@needs_permissions
-def test_an_output_under_a_read_only_folder_is_one_line(data, tmp_path):
-    locked = tmp_path / "locked"
+def run_as_a_user(*args, cache: Path):
+    """The command as this user, or as `nobody` when this is root."""
+    cache.mkdir(mode=0o777)
+    cache.chmod(0o777)
+    env = dict(os.environ, HF_HUB_OFFLINE="1", IMCLASS_CACHE_DIR=str(cache))
+    command = as_a_user([sys.executable, "-m", "imclass", *map(str, args)])
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_an_output_under_a_read_only_folder_is_one_line(shared_tmp):
+    data = make_image_folder(shared_tmp / "data", ("red", "blue"), per_class=4)
+    locked = shared_tmp / "locked"
     locked.mkdir(mode=0o555)
-    result = run_cli("split", data, "--out", locked / "new" / "split.csv")
+    result = run_as_a_user(
+        "split", data, "--out", locked / "new" / "split.csv", cache=shared_tmp / "cache"
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (
         f"error: {locked}/new/split.csv: cannot write there (no permission in {locked})"
     )
-
-
-@pytest.fixture
-def shared_tmp():
-    """A folder any user may read (pytest's own is private to root), removed afterwards."""
-    folder = Path(tempfile.mkdtemp())
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder)
-
-
-def run_as_a_user(*args, cache: Path):
-    """The command as this user, or as `nobody` when this is root (whom no permission stops)."""
-    command = [sys.executable, "-m", "imclass", *map(str, args)]
-    if AS_ROOT:
-        if shutil.which("setpriv") is None:
-            pytest.skip("root reads every folder; setpriv is needed to run as another user")
-        command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
-    cache.mkdir(mode=0o777)
-    cache.chmod(0o777)
-    env = dict(os.environ, HF_HUB_OFFLINE="1", IMCLASS_CACHE_DIR=str(cache))
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert list(locked.iterdir()) == []
 
 
 def test_an_unreadable_class_folder_is_skipped_with_a_warning(shared_tmp):
