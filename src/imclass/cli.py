@@ -91,6 +91,10 @@ def _unicode_error_line(error: UnicodeError) -> str:
     return f"not UTF-8: {error}"
 
 
+# Paths are checked by the library, which names an unreadable one in one line (click's own
+# check prints usage and exits 2, as for a mistyped flag).
+PATH = click.Path(path_type=Path, readable=False)
+
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help="replace output files that already exist"
 )
@@ -221,7 +225,7 @@ def data_options(function):
         ),
         click.option(
             "--root",
-            type=click.Path(path_type=Path),
+            type=PATH,
             help="the folder every image a label file lists must be inside "
             "[default: the label file's folder]",
         ),
@@ -246,11 +250,9 @@ def label_options(settings: dict):
 
 
 @main.command()
-@click.argument("data", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="run directory [default: runs/DATA-TIME]"
-)
-@click.option("--resume", type=click.Path(path_type=Path), help="continue an interrupted run")
+@click.argument("data", required=False, type=PATH)
+@click.option("--out", type=PATH, help="run directory [default: runs/DATA-TIME]")
+@click.option("--resume", type=PATH, help="continue an interrupted run")
 @click.option("--overwrite", is_flag=True, help="train again into a run directory that exists")
 @_train_options
 @data_options
@@ -304,11 +306,11 @@ def _print_result(result) -> None:
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=PATH)
+@click.argument("data", type=PATH)
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="where metrics.json, predictions.csv and report.html go [default: RUN_DIR]",
 )
 @overwrite_option
@@ -333,7 +335,7 @@ def evaluate(run_dir, data, out, overwrite, **settings):
 
 
 @main.command()
-@click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("args", nargs=-1, required=True, type=PATH)
 @click.option("--imagenet", is_flag=True, help="ImageNet classes with no training; ARGS are images")
 @click.option("--model", default=None, help="backbone for --imagenet [default: the offline one]")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
@@ -344,7 +346,7 @@ def evaluate(run_dir, data, out, overwrite, **settings):
     default="table",
     show_default=True,
 )
-@click.option("--out", type=click.Path(path_type=Path), help="write to FILE instead of stdout")
+@click.option("--out", type=PATH, help="write to FILE instead of stdout")
 @overwrite_option
 def predict(args, imagenet, model, top_k, fmt, out, overwrite):
     """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
@@ -463,9 +465,7 @@ def models():
 
 
 @main.command()
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True
-)
+@click.option("--out", type=PATH, default=Path("demo-output"), show_default=True)
 @click.option("--overwrite", is_flag=True, help="run again into an --out folder that exists")
 def demo(out, overwrite):
     """Offline end-to-end run on scikit-learn's handwritten digits."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from imclass.cli import data_options, label_options, main, overwrite_option, stdout
+from imclass.cli import PATH, data_options, label_options, main, overwrite_option, stdout
 from imclass.files import check_output, write_text
 from imclass.progress import Reporter
 
@@ -22,9 +22,7 @@ from imclass.progress import Reporter
 def report_option(function):
     """--report FILE and --overwrite."""
     function = overwrite_option(function)
-    return click.option(
-        "--report", type=click.Path(path_type=Path), help="also write a .json or .csv report"
-    )(function)
+    return click.option("--report", type=PATH, help="also write a .json or .csv report")(function)
 
 
 def data_inputs(source) -> list[Path]:
@@ -78,7 +76,7 @@ def _progress_map(description: str, total: int):
 
 
 @main.command()
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @report_option
 @data_options
 def info(data, report, overwrite, **settings):
@@ -166,10 +164,10 @@ def _classes_in_words(summary) -> str:
 
 
 @main.command()
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @click.option(
     "--quarantine",
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="move the bad files here, keeping their relative paths",
 )
 @report_option
@@ -202,7 +200,7 @@ def verify(data, quarantine, report, overwrite, **settings):
 
 
 @main.command()
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @click.option(
     "--max-distance",
     type=click.IntRange(0, 64),
@@ -216,7 +214,7 @@ def verify(data, quarantine, report, overwrite, **settings):
 @click.option(
     "--to",
     "target",
-    type=click.Path(path_type=Path),
+    type=PATH,
     help="destination of move (redundant files) or clean (de-duplicated copy)",
 )
 @report_option
@@ -308,8 +306,8 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(path_type=Path))
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("source", type=PATH)
+@click.argument("target", type=PATH)
 @click.option("--max-megapixels", type=float, default=4.0, show_default=True)
 @click.option("--max-side", type=int, default=None, help="also cap the longer side in pixels")
 @report_option
@@ -341,7 +339,7 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
 
 
 @main.command()
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @click.option(
     "--strategy",
     type=click.Choice(["stratified", "random", "group"]),
@@ -365,7 +363,7 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
     is_flag=True,
     help="let exact duplicates fall on different sides (default: kept together)",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="split.csv to write")
+@click.option("--out", type=PATH, required=True, help="split.csv to write")
 @overwrite_option
 @data_options
 def split(
@@ -435,7 +433,7 @@ def split(
 
 
 @main.command("augment-preview")
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @click.option(
     "--augment",
     type=click.Choice(["photo", "overhead", "text", "none"]),
@@ -445,7 +443,7 @@ def split(
 @click.option("-n", "count", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--image-size", type=click.IntRange(16, 1024), default=224, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="grid.png to write")
+@click.option("--out", type=PATH, required=True, help="grid.png to write")
 @overwrite_option
 @data_options
 def augment_preview(data, augment, count, image_size, seed, out, overwrite, **settings):
@@ -464,7 +462,7 @@ def augment_preview(data, augment, count, image_size, seed, out, overwrite, **se
 
 
 @main.command("convert")
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", type=PATH)
 @click.option(
     "--to",
     "layout",
@@ -472,7 +470,7 @@ def augment_preview(data, augment, count, image_size, seed, out, overwrite, **se
     required=True,
     help="folders: DIR/<class>/ (single-label); csv: DIR/labels.csv + DIR/images/",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="a new folder")
+@click.option("--out", type=PATH, required=True, help="a new folder")
 @data_options
 def convert_command(data, layout, out, **settings):
     """Write DATA in another label layout; images are linked or copied, never moved."""
