@@ -162,6 +162,13 @@ def _train_options(function):
             help="phase 2: the share of the backbone's earliest layer groups kept frozen",
         ),
         click.option(
+            "--wise-alpha",
+            type=float,
+            default=d.wise_alpha,
+            show_default=True,
+            help="keep wise_alpha x fine-tuned + (1 - wise_alpha) x phase 2's start weights",
+        ),
+        click.option(
             "--flip-tta/--no-flip-tta",
             default=d.flip_tta,
             show_default=True,

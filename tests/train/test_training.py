@@ -72,7 +72,7 @@ def test_history_has_both_phases(trained):
     _, result = trained
     lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
-    assert [line.split(",")[0] for line in lines[1:]] == ["probe", "finetune"]
+    assert [line.split(",")[0] for line in lines[1:]] == ["probe", "finetune", "average"]
 
 
 def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_path):
@@ -80,8 +80,15 @@ def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_pa
     config = TrainConfig(**{**TINY, "refit": True})
     result = train_run(data, config, tmp_path / "run", Reporter(quiet=True))
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
-    assert [r["phase"] for r in rows] == ["probe", "finetune", "refit probe", "refit finetune"]
-    assert rows[2]["valid_accuracy"] == "nan"  # nothing left to validate on
+    assert [r["phase"] for r in rows] == [
+        "probe",
+        "finetune",
+        "average",
+        "refit probe",
+        "refit finetune",
+        "refit average",
+    ]
+    assert rows[3]["valid_accuracy"] == "nan"  # nothing left to validate on
     spec = json.loads((result.run_dir / "model.json").read_text())
     assert spec["temperature"] == result.metrics["temperature"]
     assert result.metrics["n_images"] == 4  # the validation figures are the first pass's
@@ -224,7 +231,7 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
     assert "resuming" in err
     history = (tmp_path / "killed" / "history.csv").read_text().splitlines()[1:]
     assert [row.split(",")[:2] for row in history] == (
-        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)]
+        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
     )
     assert not (tmp_path / "killed" / "checkpoint.safetensors").exists()
 

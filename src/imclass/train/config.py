@@ -29,8 +29,9 @@ class TrainConfig:
     body_lr_ratio: float = 1.0  # phase 2, the body's rate relative to the head's
     frozen_fraction: float = 0.5  # phase 2: the earliest layer groups that stay frozen
     # phase 2 ends with weights wise_alpha * fine-tuned + (1 - wise_alpha) * its start (the
-    # probe on the pretrained body): WiSE-FT, Wortsman et al. 2022; 1.0 keeps the fine-tuned
-    wise_alpha: float = 1.0
+    # probe on the pretrained body): WiSE-FT, Wortsman et al. 2022; 1.0 keeps the fine-tuned.
+    # Held-out, fridgeObjects 5 folds / hymenoptera: 0.5 scored 0.985 / 0.974, 1.0 0.978 / 0.961
+    wise_alpha: float = 0.5
     weight_decay: float = 0.01
     label_smoothing: float = 0.0  # calibration is the temperature's job (train/calibration.py)
     warmup_fraction: float = 0.1  # of each phase's steps, linear warm-up before cosine decay
