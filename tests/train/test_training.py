@@ -240,3 +240,20 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
     a = load_file(str(tmp_path / "killed" / "model.safetensors"))
     b = load_file(str(tmp_path / "straight" / "model.safetensors"))
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+
+
+def test_a_label_file_root_given_as_a_path_is_recorded_and_read_back(tmp_path):
+    """Library callers pass LabelOptions(root=Path): config.yaml holds it as text."""
+    from imclass.data.dataset import LabelOptions
+    from imclass.train.run import read_config
+
+    photos = make_image_folder(tmp_path / "photos", ("red", "blue"), per_class=6)
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    rows = [f"{p},{p.parent.name}" for p in sorted(photos.rglob("*.png"))]
+    (lists / "labels.csv").write_text("filename,labels\n" + "\n".join(rows) + "\n")
+    options = LabelOptions(root=tmp_path)
+    config = TrainConfig(**{**TINY, "epochs": 0})
+    train_run(lists / "labels.csv", config, tmp_path / "run", Reporter(quiet=True), options)
+    _, _, read = read_config(tmp_path / "run")
+    assert read.root == str(tmp_path)

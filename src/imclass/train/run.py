@@ -115,7 +115,9 @@ def _write_config(
     resolved = {
         "imclass_version": __version__,
         "data": str(data),
-        "data_options": asdict(options),
+        "data_options": {
+            k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()
+        },
         "train": config.to_dict(),
         "resolved": {
             "model": trainer.spec.architecture,

@@ -6,8 +6,9 @@ cross-validation on the training features, train/probe.py). Multi-label: the cla
 head trains on the cached maps for many cheap AdamW epochs.
 Phase 2 ("finetune"): the network on augmented images, its earliest layers frozen, one gentle
 learning rate for body and head, AdamW with warm-up and cosine decay.
-The last epoch is what is saved: no epoch is picked on the few validation images, which serve
-the temperature (train/calibration.py), multi-label thresholds and the history. A checkpoint
+Phase 2 ends on the average of its start and its last epoch (wise_alpha, WiSE-FT): no epoch is
+picked on the few validation images, which serve the temperature (train/calibration.py),
+multi-label thresholds and the history. A checkpoint
 after every epoch makes an interrupted run resumable.
 """
 
@@ -255,7 +256,7 @@ class Trainer:
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer = optimizer or self.finetune_optimizer()
-        if self.finetune_start is None and self.config.wise_alpha < 1:
+        if self.finetune_start is None and self.config.wise_alpha < 1 and self.config.epochs:
             self.finetune_start = _trainable_state(self.model)
         epochs, batches = self.config.epochs, -(-len(self.train_set) // self.config.batch_size)
         rates = [g["initial_lr"] for g in optimizer.param_groups]
