@@ -1,8 +1,7 @@
 """imclass: turn a folder of your own photos into a strong image classifier."""
 
-__version__ = "0.1.0"
-
-from imclass.errors import (  # noqa: E402
+from imclass._version import __version__
+from imclass.errors import (
     ConfigError,
     DataError,
     ImclassError,

@@ -14,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from imclass import __version__
+from imclass._version import __version__
 from imclass.data.transforms import Preprocessing
 from imclass.errors import RunDirError
 from imclass.files import atomic_path, write_json

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from imclass import __version__
+from imclass._version import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
 from imclass.errors import RunDirError, TrainingInterrupted
