@@ -10,84 +10,106 @@ ImageClassifier().fit("labels.csv")  -> multi-label when an image has two labels
 
 from __future__ import annotations
 
+import csv
 import inspect
+import os
+import tempfile
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from imclass.data.dataset import LabelOptions
-from imclass.errors import NotFittedError
+from imclass.errors import ConfigError, NotFittedError, did_you_mean
 from imclass.models.run_dir import load_model, save_model
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
 from imclass.train.run import train_run
 
+# What the estimator adds to TrainConfig's settings: where the run goes, and whether it talks.
+ESTIMATOR_PARAMS = {"run_dir": None, "verbose": True}
 
-class ImageClassifier:
-    """Fine-tunes a pretrained timm backbone on a folder of images (see TrainConfig)."""
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        epochs: int = TrainConfig.epochs,
-        head_epochs: int = TrainConfig.head_epochs,
-        batch_size: int = TrainConfig.batch_size,
-        image_size: int | None = None,
-        lr: float = TrainConfig.lr,
-        augment: str = TrainConfig.augment,
-        valid_fraction: float = TrainConfig.valid_fraction,
-        seed: int = 0,
-        early_stopping: int = 0,
-        device: str = "auto",
-        workers: int | None = None,
-        cache: bool | None = None,
-        threshold_objective: str = TrainConfig.threshold_objective,
-        run_dir: str | Path | None = None,
-        verbose: bool = True,
-    ):
+def _signature() -> inspect.Signature:
+    """__init__'s signature, generated from TrainConfig so each setting is declared once."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for field in fields(TrainConfig):
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if field.name == "model" else keyword
+        params.append(inspect.Parameter(field.name, kind, default=field.default))
+    params += [inspect.Parameter(n, keyword, default=d) for n, d in ESTIMATOR_PARAMS.items()]
+    return inspect.Signature(params)
+
+
+SIGNATURE = _signature()
+
+
+class ImageClassifier(ClassifierMixin, BaseEstimator):
+    """Fine-tunes a pretrained timm backbone on a folder of images; parameters: TrainConfig's
+    fields, plus run_dir and verbose. A scikit-learn estimator: clone, GridSearchCV, score."""
+
+    def __init__(self, model: str | None = None, **params):
+        # Stored as given (scikit-learn's rule); fit validates them through TrainConfig.
+        names = list(SIGNATURE.parameters)[1:]
+        unknown = set(params) - set(names)
+        if unknown:
+            raise self._unknown(sorted(unknown)[0], names)
         self.model = model
-        self.epochs = epochs
-        self.head_epochs = head_epochs
-        self.batch_size = batch_size
-        self.image_size = image_size
-        self.lr = lr
-        self.augment = augment
-        self.valid_fraction = valid_fraction
-        self.seed = seed
-        self.early_stopping = early_stopping
-        self.device = device
-        self.workers = workers
-        self.cache = cache
-        self.threshold_objective = threshold_objective
-        self.run_dir = run_dir
-        self.verbose = verbose
+        for name in names[1:]:
+            setattr(self, name, params.get(name, SIGNATURE.parameters[name].default))
 
-    def get_params(self) -> dict:
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
+    __init__.__signature__ = SIGNATURE
+
+    @staticmethod
+    def _unknown(name: str, names) -> ConfigError:
+        return ConfigError(f"ImageClassifier has no parameter {name!r}.{did_you_mean(name, names)}")
+
+    def set_params(self, **params) -> ImageClassifier:
+        """Change parameters by name; returns self (scikit-learn's contract)."""
+        names = self.get_params(deep=False)
+        for name in params:
+            if name not in names:
+                raise self._unknown(name, names)
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
 
     def _train_config(self) -> TrainConfig:
-        params = self.get_params()
-        for name in ("run_dir", "verbose"):
+        params = self.get_params(deep=False)
+        for name in ESTIMATOR_PARAMS:
             params.pop(name)
         return TrainConfig(**params)
 
     def fit(
         self,
-        data: str | Path,
+        data,
+        y=None,
         *,
         multilabel: bool | None = None,
         label_delimiter: str | None = None,
         skip_missing: bool = False,
     ) -> ImageClassifier:
         """Train on a data set: a folder per class, a pre-split folder, or a label file
-        (labels.csv, annotation TSV, Label Studio export, split file)."""
-        options = LabelOptions(multilabel, label_delimiter, skip_missing)
-        result = train_run(
-            data, self._train_config(), self.run_dir, Reporter(quiet=not self.verbose), options
-        )
+        (labels.csv, annotation TSV, Label Studio export, split file); or on image paths `data`
+        with one label each in `y` (single-label; labels become class names as text)."""
+        config = self._train_config()
+        if y is None:
+            options = LabelOptions(multilabel, label_delimiter, skip_missing)
+            return self._fit_run(data, config, self.run_dir, options)
+        with tempfile.TemporaryDirectory(prefix="imclass-") as scratch:
+            labels, root = _write_label_file(data, y, Path(scratch))
+            options = LabelOptions(False, None, skip_missing, root)
+            run_dir = self.run_dir or Path(scratch) / "run"
+            self._fit_run(labels, config, run_dir, options)
+            if self.run_dir is None:  # the run lived in scratch; the model is in memory
+                self.run_dir_ = None
+        return self
+
+    def _fit_run(self, data, config: TrainConfig, run_dir, options) -> ImageClassifier:
+        reporter = Reporter(quiet=not self.verbose)
+        result = train_run(data, config, run_dir, reporter, options)
         self.run_dir_ = result.run_dir
         self.metrics_ = result.metrics
         self._use(*load_model(result.run_dir))
@@ -127,6 +149,12 @@ class ImageClassifier:
             ]
         return [None if np.isnan(row).any() else self.classes_[int(row.argmax())] for row in probs]
 
+    def score(self, paths, y, sample_weight=None) -> float:
+        """Accuracy of predict(paths) against the labels y (compared as text)."""
+        predicted = np.array([str(p) for p in self.predict(paths)])
+        truth = np.array([str(label) for label in y])
+        return float(np.average(predicted == truth, weights=sample_weight))
+
     def save(self, directory: str | Path) -> Path:
         """Write model.safetensors and model.json; load() needs nothing else."""
         self._check_fitted()
@@ -142,3 +170,19 @@ class ImageClassifier:
         classifier.run_dir_ = Path(directory)
         classifier._use(network, spec)
         return classifier
+
+
+def _write_label_file(paths, y, folder: Path) -> tuple[Path, Path]:
+    """A path,label table of the given images in folder; returns it and the images' common
+    root (the data root every listed image must be inside)."""
+    paths = [Path(p).resolve() for p in paths]
+    labels = [str(label) for label in y]
+    if len(paths) != len(labels):
+        raise ConfigError(f"fit: {len(paths)} images but {len(labels)} labels in y")
+    table = folder / "labels.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [["path", "label"], *zip(map(str, paths), labels, strict=True)]
+        )
+    root = Path(os.path.commonpath([p.parent for p in paths]))
+    return table, root
