@@ -1,29 +1,37 @@
-"""The report's figures, each returned as PNG bytes (matplotlib, no display needed)."""
+"""The report's figures, each returned as PNG bytes.
+
+matplotlib's object API with its Agg canvas: no pyplot state, and the process's backend (a
+notebook's, say) is left as it is.
+"""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn import metrics as skm
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn import metrics as skm  # noqa: E402
-
-from imclass.evaluate.metrics import reliability_bins  # noqa: E402
+from imclass.evaluate.metrics import reliability_bins
 
 
-def _png(figure) -> bytes:
+def _figure(figsize: tuple[float, float]) -> Figure:
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
     return buffer.getvalue()
 
 
 def training_curves(history: list[dict]) -> bytes:
-    figure, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure = _figure((10, 3.6))
+    loss_ax, acc_ax = figure.subplots(1, 2)
     x = np.arange(1, len(history) + 1)
     for key, label in (("train", "train"), ("valid", "validation")):
         loss_ax.plot(x, [r[f"{key}_loss"] for r in history], label=label)
@@ -43,7 +51,8 @@ def training_curves(history: list[dict]) -> bytes:
 def confusion_matrix(matrix, classes) -> bytes:
     matrix = np.asarray(matrix)
     size = max(4.0, 0.5 * len(classes) + 2)
-    figure, ax = plt.subplots(figsize=(size, size))
+    figure = _figure((size, size))
+    ax = figure.subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
     ax.set_yticks(range(len(classes)), classes)
@@ -65,7 +74,8 @@ def one_vs_rest_curves(onehot, probs, classes, kind: str) -> tuple[bytes, dict]:
     """PR ('pr') or ROC ('roc') curves per class and micro-averaged; returns PNG and areas.
 
     onehot: (N, C) 0/1 truth, one-hot for single-label data, multi-hot for multi-label."""
-    figure, ax = plt.subplots(figsize=(6, 5))
+    figure = _figure((6, 5))
+    ax = figure.subplots()
     areas = {}
     columns = [(name, onehot[:, i], probs[:, i]) for i, name in enumerate(classes)]
     columns.append(("micro-average", onehot.ravel(), probs.ravel()))
@@ -94,7 +104,8 @@ def _style(name: str) -> dict:
 def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
     accuracy, confidence, count = reliability_bins(labels, probs, bins)
     centres = (np.arange(bins) + 0.5) / bins
-    figure, ax = plt.subplots(figsize=(5, 5))
+    figure = _figure((5, 5))
+    ax = figure.subplots()
     filled = count > 0
     ax.bar(centres[filled], accuracy[filled], width=1 / bins, edgecolor="black", label="accuracy")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
@@ -107,7 +118,8 @@ def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
 
 def threshold_curves(curves: dict[str, list[float]], chosen) -> bytes:
     """Each multi-label metric against one global threshold; the chosen thresholds marked."""
-    figure, ax = plt.subplots(figsize=(7, 4))
+    figure = _figure((7, 4))
+    ax = figure.subplots()
     for name in ("exact_match", "hamming_accuracy", "micro_f1"):
         ax.plot(curves["threshold"], curves[name], label=name.replace("_", " "))
     for value in sorted(set(chosen)):
