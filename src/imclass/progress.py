@@ -28,7 +28,8 @@ def printable(text: str) -> str:
 
 
 class Reporter:
-    """Prints progress bars, epoch lines and warnings to stderr, or nothing when quiet."""
+    """Prints progress bars, epoch lines and warnings to stderr, or nothing when quiet; counts
+    warnings either way (`warnings`), so a quiet caller can still tell that some were given."""
 
     def __init__(self, *, quiet: bool = False, live: bool | None = None):
         self.console = LiteralConsole(stderr=True)
@@ -63,4 +64,5 @@ class Reporter:
 
     def warn(self, text: str) -> None:
         self.warnings += 1
-        self.console.print(f"warning: {text}", style="yellow")
+        if not self.quiet:
+            self.console.print(f"warning: {text}", style="yellow")
