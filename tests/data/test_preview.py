@@ -1,3 +1,5 @@
+import numpy as np
+import torch
 from tests.conftest import make_image_folder
 
 from imclass.data.dataset import open_data
@@ -18,3 +20,14 @@ def test_picked_images_cover_every_class():
 
     picked = pick_images(image_set([0] * 10 + [1] * 10 + [2] * 2), 6, seed=0)
     assert sorted(i // 10 for i in picked) == [0, 0, 1, 1, 2, 2]
+
+
+def test_grid_is_seeded_and_leaves_torch_global_random_state_alone(tmp_path):
+    source = open_data(make_image_folder(tmp_path, ("red", "blue"), per_class=3))
+    before = torch.get_rng_state()
+    grids = [
+        np.asarray(augment_grid(source.all_images(), source.classes, "photo", PRE, seed=s))
+        for s in (1, 1, 2)
+    ]
+    assert torch.equal(torch.get_rng_state(), before)
+    assert np.array_equal(grids[0], grids[1]) and not np.array_equal(grids[0], grids[2])

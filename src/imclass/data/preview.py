@@ -41,23 +41,12 @@ def augment_grid(
     seed: int = 0,
 ) -> Image.Image:
     """One row per image: the evaluation view, then `variants` augmented versions."""
-    torch.manual_seed(seed)
-    original, augmented = (
-        T.Compose(picture_steps("none", pre)),
-        T.Compose(picture_steps(preset, pre)),
-    )
     size = pre.image_size
-    rows = []
-    for index in pick_images(images, n, seed):
-        try:
-            picture = load_rgb(images.paths[index], min_size=pre.resize_size)
-        except UnreadableImage:
-            continue
-        tiles = [original(picture)] + [augmented(picture) for _ in range(variants)]
-        name = images.paths[index].name
-        shown = ", ".join(classes[c] for c in label_ids(images.labels[index]))
-        caption = f"{shown}: {name}  (original, then {preset})"
-        rows.append((caption, tiles))
+    # torchvision's random transforms draw from torch's global generator and take no other:
+    # seeded inside fork_rng, the caller's random state is as it was once the grid is drawn.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        rows = _rows(images, classes, preset, pre, pick_images(images, n, seed), variants)
     grid = Image.new("RGB", ((variants + 1) * size, len(rows) * (size + CAPTION)), "white")
     draw = ImageDraw.Draw(grid)
     for r, (caption, tiles) in enumerate(rows):
@@ -66,6 +55,25 @@ def augment_grid(
         for c, tile in enumerate(tiles):
             grid.paste(tile.resize((size, size)), (c * size, top + CAPTION))
     return grid
+
+
+def _rows(images: ImageSet, classes, preset: str, pre: Preprocessing, picked, variants: int):
+    """(caption, tiles) per readable picked image: the evaluation view, then augmented views."""
+    original, augmented = (
+        T.Compose(picture_steps("none", pre)),
+        T.Compose(picture_steps(preset, pre)),
+    )
+    rows = []
+    for index in picked:
+        try:
+            picture = load_rgb(images.paths[index], min_size=pre.resize_size)
+        except UnreadableImage:
+            continue
+        tiles = [original(picture)] + [augmented(picture) for _ in range(variants)]
+        name = images.paths[index].name
+        shown = ", ".join(classes[c] for c in label_ids(images.labels[index]))
+        rows.append((f"{shown}: {name}  (original, then {preset})", tiles))
+    return rows
 
 
 def write_png(picture: Image.Image, path: Path) -> Path:
