@@ -39,12 +39,12 @@ from imclass.data.loader import make_loader  # noqa: E402
 from imclass.data.transforms import eval_transform, train_transform  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.metrics import expected_calibration_error  # noqa: E402
+from imclass.inference.batches import run_inference  # noqa: E402
+from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import read_spec  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
-from imclass.train.device import use_all_cores  # noqa: E402
-from imclass.train.loop import run_inference  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
 

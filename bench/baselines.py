@@ -8,7 +8,7 @@ import torch
 from imclass.data.dataset import ImageSet
 from imclass.data.loader import make_loader
 from imclass.data.transforms import eval_transform
-from imclass.train.loop import run_inference
+from imclass.inference.batches import run_inference
 
 
 def pooled_features(model, pre, images: ImageSet) -> np.ndarray:

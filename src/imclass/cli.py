@@ -102,8 +102,8 @@ overwrite_option = click.option(
 
 def run_inputs(run_dir: Path) -> list[Path]:
     """The files a trained run is read from: never an output."""
+    from imclass.models.history import HISTORY_FILE
     from imclass.models.run_dir import SPEC_FILE, WEIGHTS_FILE
-    from imclass.train.history import HISTORY_FILE
 
     return [run_dir / name for name in (SPEC_FILE, WEIGHTS_FILE, HISTORY_FILE)]
 

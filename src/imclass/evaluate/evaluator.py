@@ -25,9 +25,9 @@ from imclass.evaluate.metrics import (
 from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
 from imclass.files import write_json, write_text
+from imclass.models.history import HISTORY_FILE, read_history
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
-from imclass.train.history import HISTORY_FILE, read_history
 
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.html"

@@ -13,10 +13,10 @@ from imclass.data.images import is_image_file
 from imclass.data.loader import make_loader
 from imclass.data.transforms import eval_transform
 from imclass.errors import DataError
+from imclass.inference.batches import run_inference
+from imclass.inference.device import pick_device, prepare, use_all_cores
 from imclass.models.run_dir import ModelSpec, load_model
 from imclass.progress import Reporter
-from imclass.train.device import pick_device, prepare, use_all_cores
-from imclass.train.loop import run_inference
 
 
 class Probabilities(NamedTuple):

@@ -26,25 +26,18 @@ from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.loader import make_loader
 from imclass.data.transforms import has_horizontal_flips, train_transform
 from imclass.errors import DataError, RunDirError
+from imclass.inference.batches import Outputs, run_inference
+from imclass.inference.device import pick_device, prepare, use_all_cores
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
 from imclass.models.heads import CLASS_ATTENTION, build_model
+from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
 from imclass.progress import Reporter
 from imclass.train import checkpoint as ckpt
 from imclass.train.calibration import fit_temperature
 from imclass.train.config import TrainConfig
-from imclass.train.device import pick_device, prepare, use_all_cores
-from imclass.train.history import History
-from imclass.train.loop import (
-    EpochStats,
-    LrSchedule,
-    Outputs,
-    finetune_epoch,
-    head_epoch,
-    joined,
-    run_inference,
-)
+from imclass.train.loop import EpochStats, LrSchedule, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
 from imclass.train.task import make_task
 
