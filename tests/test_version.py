@@ -1,7 +1,8 @@
 """The version is declared once, in pyproject.toml, and read from the installed metadata."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import imclass
 from imclass._version import __version__
