@@ -83,8 +83,10 @@ def _verified_pairs(paths, fast, max_distance, workers, hash_cache):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     matrix = as_matrix([fast[p] for p in paths])
     left, right = close_pairs(matrix, max_distance + VERIFY_MARGIN)
+    digests: dict[Path, bytes] = {}  # this call's: a file in many pairs is read once
     identical = np.array(
-        [_same_bytes(paths[a], paths[b]) for a, b in zip(left, right, strict=True)], dtype=bool
+        [_same_bytes(paths[a], paths[b], digests) for a, b in zip(left, right, strict=True)],
+        dtype=bool,
     )
     unsettled = sorted(set(left[~identical].tolist()) | set(right[~identical].tolist()))
     exact, _ = hash_files(
@@ -99,19 +101,14 @@ def _verified_pairs(paths, fast, max_distance, workers, hash_cache):
     return left[close], right[close]
 
 
-_digests: dict[tuple[str, int, int], bytes] = {}
+def _same_bytes(a: Path, b: Path, digests: dict[Path, bytes]) -> bool:
+    return a.stat().st_size == b.stat().st_size and _digest(a, digests) == _digest(b, digests)
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    return a.stat().st_size == b.stat().st_size and _digest(a) == _digest(b)
-
-
-def _digest(path: Path) -> bytes:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _digests:
-        _digests[key] = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
-    return _digests[key]
+def _digest(path: Path, digests: dict[Path, bytes]) -> bytes:
+    if path not in digests:
+        digests[path] = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    return digests[path]
 
 
 def _make_group(members: list[Path], split_of: dict[Path, str]) -> DuplicateGroup:

@@ -13,7 +13,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+# The file names read as images, and the format each name promises (inspection compares them).
+EXTENSION_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".bmp": "BMP",
+    ".gif": "GIF",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
+IMAGE_EXTENSIONS = frozenset(EXTENSION_FORMATS)
 
 # Pillow's own bomb limit (about 89 megapixels) is the threshold; above it we refuse to decode.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS

@@ -13,21 +13,17 @@ from pathlib import Path
 
 from imclass.data.dataset import DataSource, label_ids
 from imclass.data.dedup import Duplicates, find_duplicates
-from imclass.data.images import UnreadableImage, failure_reason, load_rgb, open_image
+from imclass.data.images import (
+    EXTENSION_FORMATS,
+    UnreadableImage,
+    failure_reason,
+    load_rgb,
+    open_image,
+)
 from imclass.data.workers import parallel_map
 
 LARGE_PIXELS = 4_000_000  # above 4 MP decoding dominates training: downsize
 FEW_IMAGES = 20  # below this a class is too small; ~100 per class usually works
-EXTENSION_FORMATS = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".bmp": "BMP",
-    ".gif": "GIF",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-    ".webp": "WEBP",
-}
 
 
 @dataclass(frozen=True)
