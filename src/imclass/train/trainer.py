@@ -8,8 +8,8 @@ Phase 2 ("finetune"): the network on augmented images, its earliest layers froze
 learning rate for body and head, AdamW with warm-up and cosine decay.
 Phase 2 ends on the average of its start and its last epoch (wise_alpha, WiSE-FT): no epoch is
 picked on the few validation images, which serve the temperature (train/calibration.py),
-multi-label thresholds and the history. A checkpoint
-after every epoch makes an interrupted run resumable.
+multi-label thresholds and the history. A checkpoint after every epoch makes an interrupted
+run resumable.
 """
 
 from __future__ import annotations
@@ -279,10 +279,7 @@ class Trainer:
                     advance=advance,
                 )
             self._record_failures(usable, failures)  # its indices are positions in usable
-            with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
-                valid = run_inference(
-                    self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
-                )
+            valid = self._validate(valid_loader)
             improved = self._end_epoch(
                 self._phase("finetune"),
                 epoch,
@@ -315,14 +312,18 @@ class Trainer:
             for name, start in self.finetune_start.items():
                 end = current[name]
                 end.copy_(alpha * end + (1 - alpha) * start.to(end.device, end.dtype))
-        with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
-            valid = run_inference(
-                self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
-            )
+        valid = self._validate(valid_loader)
         nothing = EpochStats(float("nan"), float("nan"), 0, 0.0, 0.0)
         self._end_epoch(self._phase("average"), 0, nothing, valid.values, valid, float("nan"))
         self.state.phase, self.finetune_start = "done", None
         self._checkpoint(None)
+
+    def _validate(self, valid_loader) -> Outputs:
+        """The model's validation logits, with flip TTA where the saved model will use it."""
+        with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
+            return run_inference(
+                self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
+            )
 
     def train_loader(self, seed: int, images: ImageSet | None = None):
         """The augmented, shuffled loader of one fine-tuning epoch (over images, by default
