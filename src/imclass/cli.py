@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -119,82 +120,55 @@ def _train_options(function):
     from imclass.train.config import TrainConfig
 
     d = TrainConfig()
+
+    def setting(name: str, help: str | None = None) -> Callable:
+        """The option of one TrainConfig field: its flag, type and default come from the field."""
+        default, flag = getattr(d, name), "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            return click.option(
+                f"{flag}/--no-{flag[2:]}", default=default, show_default=True, help=help
+            )
+        return click.option(flag, type=type(default), default=default, show_default=True, help=help)
+
     options = [
         click.option(
             "--model",
             default=d.model,
             help=f"any timm model name [default: {DEFAULT_MODEL} at {DEFAULT_IMAGE_SIZE} px]",
         ),
-        click.option(
-            "--epochs",
-            type=int,
-            default=d.epochs,
-            show_default=True,
-            help="fine-tuning epochs of the whole network (phase 2)",
-        ),
-        click.option(
-            "--head-epochs",
-            type=int,
-            default=d.head_epochs,
-            show_default=True,
-            help="phase 1 on cached frozen features: a logistic-regression probe when > 0 "
+        setting("epochs", "fine-tuning epochs of the whole network (phase 2)"),
+        setting(
+            "head_epochs",
+            "phase 1 on cached frozen features: a logistic-regression probe when > 0 "
             "(multi-label: this many epochs of the class-attention head)",
         ),
-        click.option("--batch-size", type=int, default=d.batch_size, show_default=True),
+        setting("batch_size"),
         click.option(
             "--image-size",
             type=int,
             default=None,
             help="input size [default: 320 for the default model, else its pretrained size]",
         ),
-        click.option(
-            "--lr",
-            type=float,
-            default=d.lr,
-            show_default=True,
-            help="phase-2 learning rate (AdamW, warm-up then cosine)",
+        setting("lr", "phase-2 learning rate (AdamW, warm-up then cosine)"),
+        setting(
+            "frozen_fraction",
+            "phase 2: the share of the backbone's earliest layer groups kept frozen",
         ),
-        click.option(
-            "--frozen-fraction",
-            type=float,
-            default=d.frozen_fraction,
-            show_default=True,
-            help="phase 2: the share of the backbone's earliest layer groups kept frozen",
+        setting(
+            "wise_alpha",
+            "keep wise_alpha x fine-tuned + (1 - wise_alpha) x phase 2's start weights",
         ),
-        click.option(
-            "--wise-alpha",
-            type=float,
-            default=d.wise_alpha,
-            show_default=True,
-            help="keep wise_alpha x fine-tuned + (1 - wise_alpha) x phase 2's start weights",
-        ),
-        click.option(
-            "--flip-tta/--no-flip-tta",
-            default=d.flip_tta,
-            show_default=True,
-            help="predict on each image and its mirror image, where --augment flips",
-        ),
-        click.option(
-            "--refit/--no-refit",
-            default=d.refit,
-            show_default=True,
-            help="after validation, train again on train + validation images",
-        ),
+        setting("flip_tta", "predict on each image and its mirror image, where --augment flips"),
+        setting("refit", "after validation, train again on train + validation images"),
         click.option(
             "--augment",
             type=click.Choice(["photo", "overhead", "text", "none"]),
             default=d.augment,
             show_default=True,
         ),
-        click.option("--valid-fraction", type=float, default=d.valid_fraction, show_default=True),
-        click.option("--seed", type=int, default=d.seed, show_default=True),
-        click.option(
-            "--early-stopping",
-            type=int,
-            default=0,
-            show_default=True,
-            help="stop after N fine-tuning epochs without improvement (0: never)",
-        ),
+        setting("valid_fraction"),
+        setting("seed"),
+        setting("early_stopping", "stop after N fine-tuning epochs without improvement (0: never)"),
         click.option("--workers", type=int, default=None, help="image decoding processes"),
         click.option(
             "--cache/--no-cache",
