@@ -38,6 +38,7 @@ from imclass.data.dataset import ImageSet, multi_hot, open_data  # noqa: E402
 from imclass.data.split import plan_split  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
+from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import read_spec  # noqa: E402
 from imclass.predict.predictor import Predictor  # noqa: E402
@@ -131,6 +132,7 @@ def main() -> None:
     )
     add_set_option(parser)
     args = parser.parse_args()
+    use_all_cores()  # as the CLI does; the library leaves torch's threads alone
     config = config_from(args.set)
     train_photos, held_photos = photo_sides(args.fridge)
     with tempfile.TemporaryDirectory() as work:

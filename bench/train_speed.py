@@ -28,6 +28,7 @@ from torch import nn  # noqa: E402
 from imclass.data.dataset import open_data  # noqa: E402
 from imclass.data.loader import default_workers  # noqa: E402
 from imclass.data.split import train_valid_sets  # noqa: E402
+from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
 from imclass.train.loop import LrSchedule, finetune_epoch  # noqa: E402
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--large", type=int, default=160, help="generated 12-MP JPEGs (0: skip)")
     args = parser.parse_args()
+    use_all_cores()  # as the CLI does; the library leaves torch's threads alone
     workers = default_workers()
     trainer = build_imclass(args.data, args.batch_size, workers)
     model, loader, optimizer = build_minimal(trainer, args.data, args.batch_size, workers)

@@ -15,6 +15,7 @@ run resumable.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from imclass.data.loader import make_loader
 from imclass.data.transforms import has_horizontal_flips, train_transform
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
-from imclass.inference.device import pick_device, prepare, use_all_cores
+from imclass.inference.device import pick_device, prepare
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
 from imclass.models.heads import CLASS_ATTENTION, build_model
@@ -86,13 +87,12 @@ class Trainer:
         self.reporter = reporter or Reporter()
         self.train_set, self.valid_set = train_set, valid_set
         self.device = pick_device(config.device)
-        use_all_cores()
-        torch.manual_seed(config.seed)
         # Several objects per image: a centre crop could cut one off, and pooling before the
         # head mixes them; class attention scores every location (models/heads.py).
         pool = CLASS_ATTENTION if source.multilabel else "avg"
         name = config.model or DEFAULT_MODEL
-        model = build_model(name, len(source.classes), pool)
+        with self._random_numbers(start=True):  # the head's initialisation
+            model = build_model(name, len(source.classes), pool)
         pre = preprocessing_of(model)
         size = config.image_size or default_image_size(name, pre.image_size)
         pre = pre.at_size(size)
@@ -149,7 +149,8 @@ class Trainer:
 
         With ~100 images per class the fifth held back for validation is worth more as
         training data once it has served the temperature, thresholds and history."""
-        self._enter_refit()
+        with self._random_numbers():  # the fresh head's initialisation
+            self._enter_refit()
         self.state = TrainState(bad_files=self.state.bad_files, refit=True)
         self.best = Best()
         self.reporter.line(f"refit on all {len(self.train_set)} images")
@@ -164,8 +165,28 @@ class Trainer:
         fresh = build_model(self.spec.architecture, len(self.spec.classes), self.spec.global_pool)
         self.model = prepare(fresh, self.device)
 
+    @contextmanager
+    def _random_numbers(self, start: bool = False):
+        """Torch's layers (initialisation, dropout) draw from the global generator: a fork of
+        it, seeded from config.seed and carried from call to call, so training is repeatable
+        and the caller's own stream is left as it was (no process-wide side effect)."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            if start:
+                torch.manual_seed(self.config.seed)
+            else:
+                torch.set_rng_state(self.rng_state)
+            try:
+                yield
+            finally:
+                self.rng_state = torch.get_rng_state()
+
     def fit(self) -> Best:
         """Run (or continue) both phases."""
+        with self._random_numbers():
+            return self._fit()
+
+    def _fit(self) -> Best:
         if self.state.phase == "head" and self.config.head_epochs > 0:
             self._head_phase()
         elif self.state.phase == "head":
@@ -429,6 +450,10 @@ class Trainer:
 
     def resume(self) -> Best:
         """Continue from the run directory's checkpoint."""
+        with self._random_numbers():
+            return self._resume()
+
+    def _resume(self) -> Best:
         state, tensors = ckpt.load_checkpoint(self.run_dir)
         extra = ckpt.extra_tensors(tensors)
         self.state = TrainState(
