@@ -76,6 +76,40 @@ class DataSummary:
         values = [h.pixels / 1e6 for h in self.headers.values()] or [0.0]
         return min(values), statistics.median(values), max(values)
 
+    def formats(self) -> Counter:
+        return Counter(h.format for h in self.headers.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(h.bytes for h in self.headers.values())
+
+    def problems(self) -> list[dict]:
+        """One row per unreadable or suspicious image: path, problem, reason."""
+        rows = [
+            {"path": str(p), "problem": "unreadable", "reason": r}
+            for p, r in self.unreadable.items()
+        ]
+        return rows + [
+            {"path": str(p), "problem": "suspicious", "reason": r}
+            for p, r in self.suspicious.items()
+        ]
+
+    def report(self) -> dict:
+        """`imclass info --report`'s figures (its rows are problems())."""
+        return {
+            "classes": self.class_counts,
+            "unlabelled": self.unlabelled,
+            "imbalance_ratio": self.imbalance_ratio,
+            "megapixels": dict(zip(("min", "median", "max"), self.megapixels(), strict=True)),
+            "above_4mp": len(self.large),
+            "formats": dict(self.formats()),
+            "bytes": self.bytes,
+            "duplicate_groups": len(self.duplicates.groups),
+            "leaking_groups": len(self.duplicates.leaking),
+            "skipped": list(self.skipped),
+            "advice": advice(self),
+        }
+
 
 def read_header(path: Path) -> Header | str:
     """The header facts of one file, or the reason it cannot be opened, in verify's words

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imclass.data.dataset import DataSource, ImageSet, multi_hot
+from imclass.data.dataset import DataSource, ImageSet, label_ids, multi_hot
 from imclass.errors import DataError, invalid_parameter
 from imclass.files import write_text
 
@@ -75,6 +75,9 @@ def group_by_pattern(pattern: str):
     return group
 
 
+GROUP_BY = {"name": group_by_name, "folder": group_by_folder}
+
+
 @dataclass(frozen=True)
 class SplitPlan:
     """Where each image goes: 'train', 'valid' or 'test'; images dropped by per_class are absent."""
@@ -86,6 +89,61 @@ class SplitPlan:
 
     def side(self, name: str) -> ImageSet:
         return self.images.subset([i for i in sorted(self.sides) if self.sides[i] == name])
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """class -> side -> images (an image with two labels counts in both classes)."""
+        counts = Counter(
+            (label, side)
+            for i, side in self.sides.items()
+            for label in label_ids(self.images.labels[i])
+        )
+        return {
+            name: {side: counts[label, side] for side in ("train", "valid", "test")}
+            for label, name in enumerate(self.classes)
+        }
+
+
+def split_data_set(
+    images: ImageSet,
+    classes,
+    *,
+    strategy: str = "stratified",
+    valid: float = 0.2,
+    test: float = 0.0,
+    seed: int = 0,
+    group_by: str = "name",
+    group_pattern: str | None = None,
+    per_class: int | None = None,
+    keep_duplicates_together: bool = True,
+) -> tuple[SplitPlan, int]:
+    """`imclass split`: the plan, with exact duplicates on one side unless asked otherwise, and
+    how many duplicate groups were kept together. group_by: 'name' (the file name less its frame
+    number) or 'folder'; group_pattern, when given, wins over it."""
+    from imclass.data.dedup import find_duplicates
+
+    together = []
+    if keep_duplicates_together:
+        index = {p: i for i, p in enumerate(images.paths)}
+        found = find_duplicates(list(images.paths), 0)
+        together = [[index[p] for p in g.members] for g in found.groups]
+    if group_pattern:
+        group_of = group_by_pattern(group_pattern)
+    elif group_by in GROUP_BY:
+        group_of = GROUP_BY[group_by]
+    else:
+        raise invalid_parameter("group_by", "split", " or ".join(map(repr, GROUP_BY)), group_by)
+    plan = plan_split(
+        images,
+        classes,
+        strategy=strategy,
+        valid=valid,
+        test=test,
+        seed=seed,
+        group_of=group_of,
+        together=together,
+        per_class=per_class,
+    )
+    return plan, len(together)
 
 
 def plan_split(

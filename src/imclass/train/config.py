@@ -1,58 +1,110 @@
 """Every training setting, its default and why, in one frozen dataclass.
 
 Defaults were chosen on the shared data sets (fridgeObjects, hymenoptera) on a 2-core CPU with
-tf_efficientnet_lite0; the README's "Training recipe" section gives the figures.
+the default backbone; the README's "Training recipe" section gives the figures.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
-from imclass.data.presets import check_augment
+from imclass.data.presets import AUGMENT_PRESETS, check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
+from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL
+
+
+def setting(default, help: str | None = None, *, choices: tuple | None = None, kind=None):
+    """One training setting: its default, its help text and its allowed values, declared once.
+    The CLI's `train` options and ImageClassifier's parameters are generated from these fields;
+    kind is the value's type where the default (None) does not tell it."""
+    metadata = {"help": help, "choices": choices, "kind": kind or type(default)}
+    return field(default=default, metadata=metadata)
+
+
+# The objectives evaluate/multilabel.py's threshold tuning knows (a test checks they agree).
+THRESHOLD_OBJECTIVES = ("exact_match", "f1")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Resolved settings of one training run; written to the run's config.yaml."""
 
-    model: str | None = None  # None: DEFAULT_MODEL (models/__init__.py)
-    image_size: int | None = None  # None: 320 for DEFAULT_MODEL, else the pretrained size
-    head_epochs: int = 30  # phase 1: > 0 fits the probe; multi-label, AdamW epochs of the head
-    epochs: int = 5  # phase 2; the last epoch is kept (see README "Training recipe")
-    batch_size: int = 32
-    head_lr: float = 3e-3  # phase 1 AdamW
+    model: str | None = setting(
+        None, f"any timm model name [default: {DEFAULT_MODEL} at {DEFAULT_IMAGE_SIZE} px]", kind=str
+    )
+    image_size: int | None = setting(
+        None,
+        f"input size [default: {DEFAULT_IMAGE_SIZE} for the default model, else its "
+        "pretrained size]",
+        kind=int,
+    )
+    head_epochs: int = setting(
+        30,
+        "phase 1 on cached frozen features: a logistic-regression probe when > 0 "
+        "(multi-label: this many epochs of the class-attention head)",
+    )
+    # phase 2; the last epoch is kept (see README "Training recipe")
+    epochs: int = setting(5, "fine-tuning epochs of the whole network (phase 2)")
+    batch_size: int = setting(32)
+    head_lr: float = setting(3e-3, "multi-label phase 1: the head's AdamW learning rate")
     # Phase 2 starts from a probe that already fits: a gentle, equal rate keeps what it knows.
     # With the head at 1e-3 (body 1e-4) and label smoothing 0.1, held-out accuracy on a
     # fridgeObjects fold fell from 1.00 to 0.93 and the first epoch undid the probe.
-    lr: float = 1e-4  # phase 2, the head's rate
-    body_lr_ratio: float = 1.0  # phase 2, the body's rate relative to the head's
-    frozen_fraction: float = 0.5  # phase 2: the earliest layer groups that stay frozen
+    lr: float = setting(1e-4, "phase-2 learning rate of the head (AdamW, warm-up then cosine)")
+    body_lr_ratio: float = setting(1.0, "phase 2: the body's learning rate relative to the head's")
+    frozen_fraction: float = setting(
+        0.5, "phase 2: the share of the backbone's earliest layer groups kept frozen"
+    )
     # phase 2 ends with weights wise_alpha * fine-tuned + (1 - wise_alpha) * its start (the
     # probe on the pretrained body): WiSE-FT, Wortsman et al. 2022; 1.0 keeps the fine-tuned.
     # Held-out, fridgeObjects 5 folds / hymenoptera: 0.5 scored 0.985 / 0.974, 1.0 0.978 / 0.961
-    wise_alpha: float = 0.5
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.0  # calibration is the temperature's job (train/calibration.py)
-    warmup_fraction: float = 0.1  # of each phase's steps, linear warm-up before cosine decay
-    augment: str = "photo"
-    valid_fraction: float = 0.2
-    seed: int = 0
-    flip_tta: bool = True  # predict on image and mirror image, where `augment` flips
-    refit: bool = False  # after validation, train again on train + valid with the same schedule
-    early_stopping: int = 0  # phase-2 epochs without improvement before stopping; 0: never
-    workers: int | None = None  # decoding processes; None: one per core beyond the first
-    threshold_objective: str = "exact_match"  # multi-label: what tuned thresholds maximise
-    cache: bool | None = None  # decode cache; None: on when images are > 2x the size needed
-    device: str = "auto"
+    wise_alpha: float = setting(
+        0.5, "keep wise_alpha x fine-tuned + (1 - wise_alpha) x phase 2's start weights"
+    )
+    weight_decay: float = setting(0.01, "AdamW weight decay")
+    # calibration is the temperature's job (train/calibration.py)
+    label_smoothing: float = setting(0.0, "label smoothing of the single-label loss")
+    warmup_fraction: float = setting(
+        0.1, "of each phase's steps, linear warm-up before the cosine decay"
+    )
+    augment: str = setting("photo", "augmentation preset", choices=AUGMENT_PRESETS)
+    valid_fraction: float = setting(
+        0.2, "share of the training images held out for validation when DATA has no valid split"
+    )
+    seed: int = setting(0)
+    flip_tta: bool = setting(
+        True, "predict on each image and its mirror image, where --augment flips"
+    )
+    refit: bool = setting(False, "after validation, train again on train + validation images")
+    early_stopping: int = setting(
+        0, "stop after N fine-tuning epochs without improvement (0: never)"
+    )
+    workers: int | None = setting(
+        None, "image decoding processes [default: one per core beyond the first]", kind=int
+    )
+    threshold_objective: str = setting(
+        "exact_match",
+        "multi-label: what the thresholds tuned on validation maximise",
+        choices=THRESHOLD_OBJECTIVES,
+    )
+    cache: bool | None = setting(
+        None,
+        "decode each image once and reuse it [default: on when images are > 2x the size "
+        "training needs]",
+        kind=bool,
+    )
+    device: str = setting("auto", "auto, cpu or cuda[:N]")
 
     def __post_init__(self) -> None:
         self._check_positive_ints()
         self._check_fractions()
         check_augment(self.augment)
-        if self.threshold_objective not in ("exact_match", "f1"):
+        if self.threshold_objective not in THRESHOLD_OBJECTIVES:
             raise invalid_parameter(
-                "threshold_objective", "train", "'exact_match' or 'f1'", self.threshold_objective
+                "threshold_objective",
+                "train",
+                " or ".join(map(repr, THRESHOLD_OBJECTIVES)),
+                self.threshold_objective,
             )
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise invalid_parameter("device", "train", "'auto', 'cpu' or 'cuda[:N]'", self.device)

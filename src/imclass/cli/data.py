@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from imclass.cli import PATH, data_options, label_options, main, overwrite_option, stdout
+from imclass.cli.common import PATH, data_options, label_options, overwrite_option, stdout
+from imclass.data.presets import AUGMENT_PRESETS
+from imclass.data.split import GROUP_BY, STRATEGIES
 from imclass.files import check_output, write_text
 from imclass.progress import Reporter
 
@@ -75,14 +77,14 @@ def _progress_map(description: str, total: int):
     return Reporter().task(description, total)
 
 
-@main.command()
+@click.command()
 @click.argument("data", type=PATH)
 @report_option
 @data_options
 def info(data, report, overwrite, **settings):
     """What is in DATA: classes, splits, resolutions, formats, problems, and advice."""
     from imclass.data.dataset import open_images
-    from imclass.data.inspection import advice, describe_data
+    from imclass.data.inspection import describe_data
 
     source = open_images(data, label_options(settings))
     check_report(report, source, overwrite)
@@ -91,51 +93,27 @@ def info(data, report, overwrite, **settings):
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
     low, median, high = summary.megapixels()
-    formats = Counter(h.format for h in summary.headers.values())
-    total_mb = sum(h.bytes for h in summary.headers.values()) / 1e6
+    formats = summary.formats()
     stdout.print(
         f"resolution: {low:.2f} / {median:.2f} / {high:.2f} MP (min / median / max); "
         f"{len(summary.large)} above 4 MP"
     )
     stdout.print(
         f"formats: {', '.join(f'{f} {n}' for f, n in formats.most_common())}; "
-        f"{total_mb:.1f} MB on disk"
+        f"{summary.bytes / 1e6:.1f} MB on disk"
     )
     dups = summary.duplicates
     stdout.print(
         f"exact duplicates: {len(dups.groups)} group(s), {len(dups.redundant)} redundant "
         f"file(s), {len(dups.leaking)} spanning splits"
     )
-    problems = [
-        {"path": str(p), "problem": "unreadable", "reason": r}
-        for p, r in summary.unreadable.items()
-    ]
-    problems += [
-        {"path": str(p), "problem": "suspicious", "reason": r}
-        for p, r in summary.suspicious.items()
-    ]
+    problems = summary.problems()
     for row in problems:
         stdout.print(f"{row['problem']}: {row['path']}: {row['reason']}")
-    lines = advice(summary)
-    for line in lines:
+    report_figures = summary.report()
+    for line in report_figures["advice"]:
         stdout.print(f"advice: {line}")
-    write_report(
-        report,
-        problems,
-        {
-            "classes": summary.class_counts,
-            "unlabelled": summary.unlabelled,
-            "imbalance_ratio": summary.imbalance_ratio,
-            "megapixels": dict(zip(("min", "median", "max"), summary.megapixels(), strict=True)),
-            "above_4mp": len(summary.large),
-            "formats": dict(formats),
-            "bytes": int(total_mb * 1e6),
-            "duplicate_groups": len(dups.groups),
-            "leaking_groups": len(dups.leaking),
-            "skipped": list(summary.skipped),
-            "advice": lines,
-        },
-    )
+    write_report(report, problems, report_figures)
 
 
 def _print_classes(summary, presplit: bool) -> None:
@@ -163,7 +141,7 @@ def _classes_in_words(summary) -> str:
     )
 
 
-@main.command()
+@click.command()
 @click.argument("data", type=PATH)
 @click.option(
     "--quarantine",
@@ -199,7 +177,7 @@ def verify(data, quarantine, report, overwrite, **settings):
     raise SystemExit(1 if problems else 0)
 
 
-@main.command()
+@click.command()
 @click.argument("data", type=PATH)
 @click.option(
     "--max-distance",
@@ -305,7 +283,7 @@ def _apply_dedup(action: str, source, found, target: Path | None) -> None:
         )
 
 
-@main.command()
+@click.command()
 @click.argument("source", type=PATH)
 @click.argument("target", type=PATH)
 @click.option("--max-megapixels", type=float, default=4.0, show_default=True)
@@ -338,11 +316,11 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
     )
 
 
-@main.command()
+@click.command()
 @click.argument("data", type=PATH)
 @click.option(
     "--strategy",
-    type=click.Choice(["stratified", "random", "group"]),
+    type=click.Choice(STRATEGIES),
     default="stratified",
     show_default=True,
 )
@@ -351,7 +329,7 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--group-by",
-    type=click.Choice(["name", "folder"]),
+    type=click.Choice(list(GROUP_BY)),
     default="name",
     show_default=True,
     help="group: file name less its frame number, or folder",
@@ -381,62 +359,40 @@ def split(
     **settings,
 ):
     """Write a split file (path,label,split,group) that train and evaluate accept."""
-    from imclass.data.dataset import label_ids, open_data
-    from imclass.data.dedup import find_duplicates
-    from imclass.data.split import (
-        group_by_folder,
-        group_by_name,
-        group_by_pattern,
-        plan_split,
-        write_split_file,
-    )
+    from imclass.data.dataset import open_data
+    from imclass.data.split import split_data_set, write_split_file
 
     source = open_data(data, label_options(settings))
     check_output(out, data_inputs(source), overwrite=overwrite)
     warn_skipped(source)
-    images = source.all_images()
-    together = []
-    if not ignore_duplicates:
-        index = {p: i for i, p in enumerate(images.paths)}
-        found = find_duplicates(list(images.paths), 0)
-        together = [[index[p] for p in g.members] for g in found.groups]
-    group_of = (
-        group_by_pattern(group_pattern)
-        if group_pattern
-        else group_by_folder
-        if group_by == "folder"
-        else group_by_name
-    )
-    plan = plan_split(
-        images,
+    plan, duplicate_groups = split_data_set(
+        source.all_images(),
         source.classes,
         strategy=strategy,
         valid=valid,
         test=test,
         seed=seed,
-        group_of=group_of,
-        together=together,
+        group_by=group_by,
+        group_pattern=group_pattern,
         per_class=per_class,
+        keep_duplicates_together=not ignore_duplicates,
     )
     write_split_file(plan, out)
     table = Table("class", "train", "valid", "test")
-    counts = Counter(
-        (c, side) for i, side in plan.sides.items() for c in label_ids(images.labels[i])
-    )
-    for label, name in enumerate(source.classes):
-        table.add_row(name, *[str(counts[label, s]) for s in ("train", "valid", "test")])
+    for name, sides in plan.counts().items():
+        table.add_row(name, *[str(n) for n in sides.values()])
     stdout.print(table)
     stdout.print(
-        f"wrote {out} ({len(plan.sides)} images; {len(together)} duplicate group(s) "
+        f"wrote {out} ({len(plan.sides)} images; {duplicate_groups} duplicate group(s) "
         "kept on one side)"
     )
 
 
-@main.command("augment-preview")
+@click.command("augment-preview")
 @click.argument("data", type=PATH)
 @click.option(
     "--augment",
-    type=click.Choice(["photo", "overhead", "text", "none"]),
+    type=click.Choice(AUGMENT_PRESETS),
     default="photo",
     show_default=True,
 )
@@ -461,7 +417,7 @@ def augment_preview(data, augment, count, image_size, seed, out, overwrite, **se
     stdout.print(f"wrote {out} ({grid.size[0]} x {grid.size[1]} px)")
 
 
-@main.command("convert")
+@click.command("convert")
 @click.argument("data", type=PATH)
 @click.option(
     "--to",
@@ -487,3 +443,6 @@ def convert_command(data, layout, out, **settings):
         f"wrote {len(source.all_images())} {kind} images to {out} as {layout} "
         f"({ways['link']} hard links, {ways['copy']} copies)"
     )
+
+
+COMMANDS = (info, verify, dedup, downsize, split, augment_preview, convert_command)

@@ -1,0 +1,25 @@
+"""The `imclass` command: one module per group of commands, which parse, call the library and
+print. common.py holds the options they share; group.py turns errors into one line each."""
+
+from __future__ import annotations
+
+import click
+
+from imclass.cli import data, demo, evaluate, predict, train
+from imclass.cli.group import ImclassGroup
+
+
+@click.group(
+    cls=ImclassGroup,
+    commands=[
+        train.train,
+        evaluate.evaluate,
+        predict.predict,
+        predict.models,
+        demo.demo,
+        *data.COMMANDS,
+    ],
+)
+@click.version_option(package_name="imclass")
+def main() -> None:
+    """Turn a folder of your own photos into a strong image classifier."""

@@ -1,0 +1,136 @@
+"""What the commands share: the output console, path and overwrite options, the label-file
+options, the run directory's inputs, and the one-line summaries of a result."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from imclass.files import check_output
+from imclass.progress import LiteralConsole
+
+# Logs and pipes get wide tables rather than rows wrapped at 80 columns.
+stdout = LiteralConsole(width=None if sys.stdout.isatty() else 160)
+
+# Paths are checked by the library, which names an unreadable one in one line (click's own
+# check prints usage and exits 2, as for a mistyped flag).
+PATH = click.Path(path_type=Path, readable=False)
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True, help="replace output files that already exist"
+)
+
+
+def use_all_cores() -> None:
+    """Torch's threads, one per core: set here, by the commands that run a model, and never by
+    the library (a program that imports imclass keeps its own setting)."""
+    from imclass.inference.device import use_all_cores as set_threads
+
+    set_threads()
+
+
+def run_inputs(run_dir: Path) -> list[Path]:
+    """The files a trained run is read from: never an output."""
+    from imclass.models.history import HISTORY_FILE
+    from imclass.models.run_dir import SPEC_FILE, WEIGHTS_FILE
+
+    return [run_dir / name for name in (SPEC_FILE, WEIGHTS_FILE, HISTORY_FILE)]
+
+
+def data_options(function):
+    """--multilabel, --label-delimiter, --skip-missing, --root: how label files are read."""
+    options = [
+        click.option(
+            "--multilabel/--single-label",
+            default=None,
+            help="force the kind of labels [default: multi-label when any image has two]",
+        ),
+        click.option(
+            "--label-delimiter", default=None, help="between labels in a labels column [space]"
+        ),
+        click.option(
+            "--skip-missing", is_flag=True, help="skip (and report) rows whose image is missing"
+        ),
+        click.option(
+            "--root",
+            type=PATH,
+            help="the folder every image a label file lists must be inside "
+            "[default: the label file's folder]",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def label_options(settings: dict):
+    """Pop the data_options values out of a command's keyword arguments."""
+    from imclass.data.dataset import LabelOptions
+
+    root = settings.pop("root")
+    return LabelOptions(
+        settings.pop("multilabel"),
+        settings.pop("label_delimiter"),
+        settings.pop("skip_missing"),
+        # As text: a run's config.yaml records the options, and YAML writes no Path objects.
+        None if root is None else str(root),
+    )
+
+
+def check_run_dir(out: Path, inputs: list[Path], overwrite: bool) -> Path:
+    """A run directory is never replaced without --overwrite."""
+    return check_output(
+        out,
+        inputs,
+        overwrite=overwrite,
+        kind="folder",
+        hint=f"continue it with `imclass train --resume {out}`, choose another --out, "
+        "or pass --overwrite to train into it again",
+    )
+
+
+def headline(metrics: dict) -> str:
+    if metrics.get("multilabel"):
+        return (
+            f"exact match {metrics['exact_match']:.4f}, Hamming accuracy "
+            f"{metrics['hamming_accuracy']:.4f}, micro F1 {metrics['micro_f1']:.4f}"
+        )
+    return (
+        f"accuracy {metrics['accuracy']:.4f}, balanced accuracy "
+        f"{metrics['balanced_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f}"
+    )
+
+
+def print_result(result) -> None:
+    stdout.print(
+        f"saved epoch: {result.best_epoch}; validation {headline(result.metrics)} "
+        f"({result.seconds:.0f} s)"
+    )
+    stdout.print(f"run directory: {result.run_dir}")
+    stdout.print(f"report: {result.run_dir / 'report.html'}")
+
+
+def train_options(function):
+    """Every TrainConfig field as a `train` option: its flag, type, default, choices and help
+    are the field's (train/config.py declares each setting once)."""
+    from dataclasses import fields
+
+    from imclass.train.config import TrainConfig
+
+    for setting in reversed(fields(TrainConfig)):
+        function = _setting_option(setting)(function)
+    return function
+
+
+def _setting_option(setting):
+    flag, default = "--" + setting.name.replace("_", "-"), setting.default
+    kind, choices, text = (setting.metadata[k] for k in ("kind", "choices", "help"))
+    shown = default is not None  # a None default's meaning is in its help
+    if kind is bool:
+        return click.option(
+            f"{flag}/--no-{flag[2:]}", default=default, show_default=shown, help=text
+        )
+    kind = click.Choice(choices) if choices else kind
+    return click.option(flag, type=kind, default=default, show_default=shown, help=text)

@@ -1,0 +1,47 @@
+"""`imclass evaluate`: score a trained run on labelled images."""
+
+from __future__ import annotations
+
+import click
+
+from imclass.cli.common import (
+    PATH,
+    data_options,
+    headline,
+    label_options,
+    overwrite_option,
+    run_inputs,
+    stdout,
+    use_all_cores,
+)
+from imclass.files import check_output
+
+
+@click.command()
+@click.argument("run_dir", type=PATH)
+@click.argument("data", type=PATH)
+@click.option(
+    "--out",
+    type=PATH,
+    help="where metrics.json, predictions.csv and report.html go [default: RUN_DIR]",
+)
+@overwrite_option
+@data_options
+def evaluate(run_dir, data, out, overwrite, **settings):
+    """Score RUN_DIR's model on DATA; writes metrics.json, predictions.csv and report.html."""
+    use_all_cores()
+    from imclass.evaluate import evaluate_run
+    from imclass.evaluate.evaluator import METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE
+
+    out = check_output(
+        out or run_dir,
+        [data, *run_inputs(run_dir)],
+        overwrite=overwrite,
+        kind="folder",
+        writes=(METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE),
+        hint="choose another --out (a run directory's own files are its validation figures), "
+        "or pass --overwrite to replace them",
+    )
+    metrics = evaluate_run(run_dir, data, out, options=label_options(settings))
+    stdout.print(f"{headline(metrics)} ({metrics['n_images']} images)")
+    stdout.print(f"report: {out / 'report.html'}")

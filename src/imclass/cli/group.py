@@ -1,0 +1,81 @@
+"""The `imclass` command group: every error a user can cause becomes one line and an exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import warnings
+
+import click
+
+from imclass.errors import ImclassError
+from imclass.progress import printable
+
+
+class ImclassGroup(click.Group):
+    """Turns every ImclassError, and an OSError on a user's path, into one line on stderr and its
+    exit code; Ctrl-C/kill into "interrupted" and 130; a Python warning into one line. Never a
+    traceback."""
+
+    def invoke(self, ctx):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet, if TensorFlow is installed
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+        _print_names_safely()
+        shown = warnings.showwarning
+        warnings.showwarning = _warning_line  # only while a command runs: library users keep theirs
+        try:
+            return super().invoke(ctx)
+        except ImclassError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except OSError as error:
+            click.echo(f"error: {_os_error_line(error)}", err=True)
+            ctx.exit(1)
+        except UnicodeError as error:
+            click.echo(f"error: {_unicode_error_line(error)}", err=True)
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot interrupt this
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        finally:
+            warnings.showwarning = shown
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """`warning: TEXT` on one line, instead of Python's file, line number and source line."""
+    click.echo(f"warning: {' '.join(str(message).splitlines())}", err=True)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _print_names_safely() -> None:
+    """A file name that is not UTF-8 (surrogate-escaped by Python) prints as backslash escapes
+    instead of stopping the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _os_error_line(error: OSError) -> str:
+    """'PATH: problem' (or 'PATH -> OTHER: problem' for a rename or link)."""
+    reason = (error.strerror or str(error)).lower()
+    if error.filename is None:
+        return reason
+    paths = os.fsdecode(error.filename)
+    if error.filename2 is not None:
+        paths += f" -> {os.fsdecode(error.filename2)}"
+    return f"{paths}: {reason}"
+
+
+def _unicode_error_line(error: UnicodeError) -> str:
+    """A name (or text) that is not UTF-8, shown with backslash escapes, where it went wrong."""
+    if isinstance(error, UnicodeEncodeError | UnicodeDecodeError):
+        text = error.object[max(0, error.start - 60) : error.end + 60]
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "backslashreplace")
+        return f"{printable(text)}: not UTF-8 ({error.reason}); rename it or convert it to UTF-8"
+    return f"not UTF-8: {error}"

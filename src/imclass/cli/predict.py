@@ -1,0 +1,147 @@
+"""`imclass predict` (a trained run, or ImageNet classes with no training) and `imclass models`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from imclass.cli.common import PATH, overwrite_option, run_inputs, stdout, use_all_cores
+from imclass.files import check_output
+from imclass.progress import LiteralConsole
+
+
+@click.command()
+@click.argument("args", nargs=-1, required=True, type=PATH)
+@click.option("--imagenet", is_flag=True, help="ImageNet classes with no training; ARGS are images")
+@click.option("--model", default=None, help="backbone for --imagenet [default: the offline one]")
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", type=PATH, help="write to FILE instead of stdout")
+@overwrite_option
+def predict(args, imagenet, model, top_k, fmt, out, overwrite):
+    """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
+    use_all_cores()
+    from imclass.models.backbones import DEFAULT_MODEL
+    from imclass.predict import Predictor, above_thresholds, expand_paths, imagenet_predictor
+    from imclass.predict import top_k as rank
+
+    if not imagenet and len(args) < 2:
+        raise click.UsageError("give RUN_DIR and at least one image file or folder")
+    inputs = args if imagenet else args[1:]
+    if out is not None:
+        read_from = [*inputs, *([] if imagenet else run_inputs(args[0]))]
+        check_output(out, read_from, overwrite=overwrite)
+    if imagenet:
+        predictor = imagenet_predictor(model or DEFAULT_MODEL)
+    else:
+        predictor = Predictor.from_run_dir(args[0])
+    from imclass.progress import Reporter
+
+    paths = expand_paths(list(inputs))
+    result = predictor.probabilities(paths, Reporter())
+    spec = predictor.spec
+    read = result.probs[result.readable]
+    ranked_rows = (
+        above_thresholds(read, spec.classes, spec.decision_thresholds())
+        if spec.multilabel
+        else rank(read, spec.classes, top_k)
+    )
+    outcome = {
+        row: (ranked, "") for row, ranked in zip(result.readable.tolist(), ranked_rows, strict=True)
+    }
+    outcome.update({row: ([], reason) for row, reason in result.failures})
+    rows = [(str(path), *outcome[row]) for row, path in enumerate(paths)]
+    _emit(_render(rows, fmt, spec.multilabel), out, table=fmt == "table")
+
+
+def _render(rows, fmt, multilabel: bool = False):
+    if fmt == "json":
+        return (
+            json.dumps(
+                [
+                    {
+                        "path": p,
+                        "predictions": [
+                            {"class": c, "probability": round(q, 6)} for c, q in ranked
+                        ],
+                        **({"error": e} if e else {}),
+                    }
+                    for p, ranked, e in rows
+                ],
+                indent=2,
+            )
+            + "\n"
+        )
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        k = max((len(r[1]) for r in rows), default=0)
+        writer.writerow(
+            ["path", *[f"{s}_{i + 1}" for i in range(k) for s in ("class", "prob")], "error"]
+        )
+        for p, ranked, e in rows:
+            cells = [x for c, q in ranked for x in (c, f"{q:.6f}")]
+            writer.writerow([p, *cells, *([""] * (2 * k - len(cells))), e])
+        return buffer.getvalue()
+    return _table(rows, multilabel)
+
+
+def _table(rows, multilabel: bool) -> Table:
+    if multilabel:
+        table = Table("path", "labels (probability)")
+        for p, ranked, e in rows:
+            shown = ", ".join(f"{c} {q:.3f}" for c, q in ranked) or "(none above its threshold)"
+            table.add_row(p, Text(f"unreadable: {e}", style="red") if e else shown)
+        return table
+    table = Table("path", "prediction", "probability", "others")
+    for p, ranked, e in rows:
+        if e:
+            table.add_row(p, Text("unreadable", style="red"), "", e)
+        else:
+            rest = ", ".join(f"{c} {q:.3f}" for c, q in ranked[1:])
+            table.add_row(p, ranked[0][0], f"{ranked[0][1]:.3f}", rest)
+    return table
+
+
+def _emit(rendered, out, table: bool) -> None:
+    if out is None:
+        stdout.print(rendered) if table else sys.stdout.write(rendered)
+        return
+    from imclass.files import write_text
+
+    if table:
+        console = LiteralConsole(file=io.StringIO(), width=160)
+        console.print(rendered)
+        rendered = console.file.getvalue()
+    write_text(out, rendered)
+    click.echo(f"wrote {out}", err=True)
+
+
+@click.command()
+def models():
+    """Backbones you can train: which work offline now, input size, parameters."""
+    from imclass.models.backbones import list_backbones
+
+    table = Table("model", "offline now", "input size", "parameters")
+    for row in list_backbones():
+        name = row["name"] + (f" ({row['default']})" if row["default"] else "")
+        table.add_row(
+            name,
+            "yes" if row["offline"] else "no (needs the hub)",
+            str(row["input_size"]),
+            f"{row['parameters'] / 1e6:.1f} M",
+        )
+    stdout.print(table)
+    stdout.print("Any other timm model name also works when its weights can be fetched.")
