@@ -32,6 +32,7 @@ from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
 from imclass.train.loop import LrSchedule, finetune_epoch  # noqa: E402
+from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -58,8 +59,9 @@ def build_imclass(data: Path, batch_size: int, workers: int, cache: bool | None 
     config = TrainConfig(batch_size=batch_size, workers=workers, cache=cache)
     source = open_data(data)
     train, valid = train_valid_sets(source, config.valid_fraction, config.seed)
+    resolved = resolve(config, source, train, valid)
     return Trainer(
-        config, source, Path("/tmp/imclass-train-speed"), train, valid, Reporter(quiet=True)
+        resolved, source, Path("/tmp/imclass-train-speed"), train, valid, Reporter(quiet=True)
     )
 
 

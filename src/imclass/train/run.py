@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -25,6 +25,7 @@ from imclass.models.run_dir import save_spec
 from imclass.progress import Reporter
 from imclass.train.checkpoint import CHECKPOINT_FILE
 from imclass.train.config import TrainConfig
+from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer
 
 CONFIG_FILE = "config.yaml"
@@ -55,7 +56,7 @@ def train_run(
     options = options or LabelOptions()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
     trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
-    _write_config(run_dir, Path(data).resolve(), config, trainer, options)
+    _write_config(run_dir, Path(data).resolve(), trainer, options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
@@ -105,35 +106,12 @@ def _make_trainer(
         f"{source.name}: {kind}{len(source.classes)} classes, {len(train_set)} train / "
         f"{len(valid_set)} validation images"
     )
-    return Trainer(config, source, run_dir, train_set, valid_set, reporter)
+    resolved = resolve(config, source, train_set, valid_set)
+    return Trainer(resolved, source, run_dir, train_set, valid_set, reporter)
 
 
-def _write_config(
-    run_dir: Path, data: Path, config: TrainConfig, trainer: Trainer, options: LabelOptions
-) -> None:
-    pre = trainer.spec.preprocessing
-    resolved = {
-        "imclass_version": __version__,
-        "data": str(data),
-        "data_options": {
-            k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()
-        },
-        "train": config.to_dict(),
-        "resolved": {
-            "model": trainer.spec.architecture,
-            "classes": list(trainer.source.classes),
-            "image_size": pre.image_size,
-            "mean": list(pre.mean),
-            "std": list(pre.std),
-            "interpolation": pre.interpolation,
-            "crop_pct": pre.crop_pct,
-            "device": str(trainer.device),
-            "train_images": len(trainer.train_set),
-            "valid_images": len(trainer.valid_set),
-            "split": "as given" if "valid" in trainer.source.splits else "stratified",
-            "multilabel": trainer.source.multilabel,
-        },
-    }
+def _write_config(run_dir: Path, data: Path, trainer: Trainer, options: LabelOptions) -> None:
+    resolved = trainer.resolved.to_yaml_dict(data, options, __version__)
     write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
 
 

@@ -23,23 +23,22 @@ import numpy as np
 import torch
 
 from imclass.data.dataset import DataSource, ImageSet, multi_hot
-from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
+from imclass.data.decode_cache import DecodeCache
 from imclass.data.loader import make_loader
-from imclass.data.transforms import has_horizontal_flips, train_transform
+from imclass.data.transforms import train_transform
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
-from imclass.inference.device import pick_device, prepare
-from imclass.models import DEFAULT_MODEL, default_image_size
-from imclass.models.backbones import freeze_early_layers, preprocessing_of
-from imclass.models.heads import CLASS_ATTENTION, build_model
+from imclass.inference.device import prepare
+from imclass.models.backbones import freeze_early_layers
+from imclass.models.heads import build_model
 from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
 from imclass.progress import Reporter
 from imclass.train import checkpoint as ckpt
 from imclass.train.calibration import fit_temperature
-from imclass.train.config import TrainConfig
 from imclass.train.loop import EpochStats, LrSchedule, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
+from imclass.train.resolve import Resolved
 from imclass.train.task import make_task
 
 START = "finetune_start."  # checkpoint tensors: phase 2's starting weights
@@ -76,57 +75,45 @@ class Trainer:
 
     def __init__(
         self,
-        config: TrainConfig,
+        resolved: Resolved,
         source: DataSource,
         run_dir: Path,
         train_set: ImageSet,
         valid_set: ImageSet,
         reporter: Reporter | None = None,
     ):
-        self.config, self.source, self.run_dir = config, source, Path(run_dir)
+        """resolved: every choice already made (train/resolve.py); the trainer makes none."""
+        self.resolved, self.config = resolved, resolved.config
+        self.source, self.run_dir = source, Path(run_dir)
         self.reporter = reporter or Reporter()
         self.train_set, self.valid_set = train_set, valid_set
-        self.device = pick_device(config.device)
-        # Several objects per image: a centre crop could cut one off, and pooling before the
-        # head mixes them; class attention scores every location (models/heads.py).
-        pool = CLASS_ATTENTION if source.multilabel else "avg"
-        name = config.model or DEFAULT_MODEL
+        self.device = torch.device(resolved.device)
         with self._random_numbers(start=True):  # the head's initialisation
-            model = build_model(name, len(source.classes), pool)
-        pre = preprocessing_of(model)
-        size = config.image_size or default_image_size(name, pre.image_size)
-        pre = pre.at_size(size)
-        if source.multilabel:
-            pre = replace(pre, crop_pct=1.0)
+            model = build_model(resolved.model, len(resolved.classes), resolved.head)
         self.spec = ModelSpec(
-            name,
-            source.classes,
-            pre,
-            source.multilabel,
+            resolved.model,
+            resolved.classes,
+            resolved.preprocessing,
+            resolved.multilabel,
             None,
-            pool,
-            flip_tta=config.flip_tta and has_horizontal_flips(config.augment),
+            resolved.head,
+            flip_tta=resolved.flip_tta,
         )
         self.model = prepare(model, self.device)
-        self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
-        self.decode = self._decoder()
+        self.task = make_task(
+            resolved.multilabel, len(resolved.classes), self.config.label_smoothing
+        )
+        self.decode = DecodeCache(resolved.cache_side) if resolved.cache else None
+        if resolved.cache and self.config.cache is None:
+            self.reporter.line(
+                f"decode cache on: images are much larger than {resolved.cache_side} px"
+            )
         self.history = History(self.run_dir)
         self.state, self.best = TrainState(), Best()
         # (train, valid, len(train_set)) of the first pass, reused by the refit's probe
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
         # phase 2's starting weights, for the weight-space average at its end (wise_alpha)
         self.finetune_start: dict[str, torch.Tensor] | None = None
-
-    def _decoder(self) -> DecodeCache | None:
-        """The decode cache when asked for, or by default when the photos are much too large."""
-        pre = self.spec.preprocessing
-        side = cache_side(pre.image_size, pre.resize_size)
-        wanted = self.config.cache
-        if wanted is None:
-            wanted = worth_caching(self.train_set.paths, side)
-            if wanted:
-                self.reporter.line(f"decode cache on: images are much larger than {side} px")
-        return DecodeCache(side) if wanted else None
 
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
         pre = self.spec.preprocessing
