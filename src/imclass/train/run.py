@@ -1,7 +1,7 @@
 """A training run from start to finish: resolve settings, train, write the run directory.
 
-RUN_DIR/ model.safetensors, model.json, config.yaml, history.csv, metrics.json, report.html
-(and checkpoint.safetensors while training; removed once the run has finished).
+The run directory's files (model, resolved config, history, validation figures, and the
+checkpoint while training) are named, written and read by models/run_dir.py's RunDirectory.
 """
 
 from __future__ import annotations
@@ -12,22 +12,16 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from imclass._version import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
 from imclass.errors import RunDirError, TrainingInterrupted
-from imclass.evaluate.evaluator import METRICS_FILE, write_evaluation
+from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
-from imclass.files import read_json, write_text
-from imclass.models.run_dir import save_spec
+from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
-from imclass.train.checkpoint import CHECKPOINT_FILE
 from imclass.train.config import TrainConfig
 from imclass.train.trainer import Trainer
-
-CONFIG_FILE = "config.yaml"
 
 
 @dataclass
@@ -55,7 +49,7 @@ def train_run(
     options = options or LabelOptions()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
     trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
-    _write_config(run_dir, Path(data).resolve(), config, trainer, options)
+    _write_config(Path(data).resolve(), config, trainer, options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
@@ -70,13 +64,13 @@ def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResu
     trainer = _make_trainer(data, config, run_dir, reporter or Reporter(), options)
     start = time.perf_counter()
     with _interruptible(run_dir):
-        if (run_dir / CHECKPOINT_FILE).is_file():
+        if trainer.directory.has_checkpoint():
             trainer.resume()
         else:
             trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
             trainer.fit()
         if trainer.state.refit:  # the first pass already wrote the validation figures
-            metrics = read_json(run_dir / METRICS_FILE)
+            metrics = trainer.directory.read_metrics()
         else:
             metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
@@ -108,9 +102,7 @@ def _make_trainer(
     return Trainer(config, source, run_dir, train_set, valid_set, reporter)
 
 
-def _write_config(
-    run_dir: Path, data: Path, config: TrainConfig, trainer: Trainer, options: LabelOptions
-) -> None:
+def _write_config(data: Path, config: TrainConfig, trainer: Trainer, options: LabelOptions) -> None:
     pre = trainer.spec.preprocessing
     resolved = {
         "imclass_version": __version__,
@@ -134,19 +126,18 @@ def _write_config(
             "multilabel": trainer.source.multilabel,
         },
     }
-    write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+    trainer.directory.write_config(resolved)
 
 
 def read_config(run_dir: Path) -> tuple[Path, TrainConfig, LabelOptions]:
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        raise RunDirError(f"{run_dir}: not a run directory ({CONFIG_FILE} is missing)")
+    """The data, settings and label options a run was started with, to resume it."""
+    directory = RunDirectory(run_dir)
+    values = directory.read_config()
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
         options = LabelOptions(**values.get("data_options", {}))
         return Path(values["data"]), TrainConfig.from_dict(values["train"]), options
-    except (yaml.YAMLError, KeyError, TypeError) as error:
-        raise RunDirError(f"{path}: unreadable ({error})") from None
+    except (KeyError, TypeError) as error:
+        raise RunDirError(f"{directory.config_path}: unreadable ({error})") from None
 
 
 def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
@@ -154,7 +145,7 @@ def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
     objective = trainer.config.threshold_objective
     thresholds, kind = tune_thresholds(targets, probs, objective)
     trainer.spec = replace(trainer.spec, thresholds=thresholds)
-    save_spec(trainer.run_dir, trainer.spec)
+    trainer.directory.write_spec(trainer.spec)
     shown = ", ".join(
         f"{c} {t:.3f}" for c, t in zip(trainer.source.classes, thresholds, strict=True)
     )
@@ -184,7 +175,7 @@ def _validate(trainer: Trainer) -> dict:
     if trainer.config.refit:
         title += " (first pass; the saved model was then refitted on train + validation)"
     return write_evaluation(
-        trainer.run_dir,
+        trainer.directory,
         title,
         labels,
         probs,
@@ -197,7 +188,7 @@ def _validate(trainer: Trainer) -> dict:
 
 
 def _finish(trainer: Trainer, metrics: dict, seconds: float) -> RunResult:
-    (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    trainer.directory.remove_checkpoint()
     bad = len(trainer.state.bad_files)
     if bad:
         trainer.reporter.line(f"{bad} unreadable image(s) skipped")

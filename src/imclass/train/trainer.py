@@ -32,9 +32,8 @@ from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
 from imclass.models.heads import CLASS_ATTENTION, build_model
 from imclass.models.history import History
-from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
+from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
-from imclass.train import checkpoint as ckpt
 from imclass.train.calibration import fit_temperature
 from imclass.train.config import TrainConfig
 from imclass.train.loop import EpochStats, LrSchedule, finetune_epoch, head_epoch, joined
@@ -83,6 +82,7 @@ class Trainer:
         reporter: Reporter | None = None,
     ):
         self.config, self.source, self.run_dir = config, source, Path(run_dir)
+        self.directory = RunDirectory(self.run_dir)
         self.reporter = reporter or Reporter()
         self.train_set, self.valid_set = train_set, valid_set
         self.device = pick_device(config.device)
@@ -110,7 +110,7 @@ class Trainer:
         self.model = prepare(model, self.device)
         self.task = make_task(source.multilabel, len(source.classes), config.label_smoothing)
         self.decode = self._decoder()
-        self.history = History(self.run_dir)
+        self.history = History(self.directory)
         self.state, self.best = TrainState(), Best()
         # (train, valid, len(train_set)) of the first pass, reused by the refit's probe
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
@@ -401,7 +401,7 @@ class Trainer:
             (valid_acc, valid_loss) if improved else (self.best.accuracy, self.best.loss)
         )
         self.best = Best(best_acc, best_loss, f"{phase} {epoch + 1}", logits, valid.indices)
-        save_model(self.run_dir, self.model, self.spec)
+        self.directory.write_model(self.model, self.spec)
         self.reporter.line(self.history.describe(row))
         return improved
 
@@ -425,12 +425,12 @@ class Trainer:
         }
         for name, value in (self.finetune_start or {}).items():
             tensors[f"{START}{name}"] = value
-        ckpt.save_checkpoint(self.run_dir, state, tensors, self.model, optimizer)
+        self.directory.write_checkpoint(state, tensors, self.model, optimizer)
 
     def resume(self) -> Best:
         """Continue from the run directory's checkpoint."""
-        state, tensors = ckpt.load_checkpoint(self.run_dir)
-        extra = ckpt.extra_tensors(tensors)
+        checkpoint = self.directory.read_checkpoint()
+        state, extra = checkpoint.state, checkpoint.extra
         self.state = TrainState(
             state["phase"],
             state["epochs_done"],
@@ -440,7 +440,7 @@ class Trainer:
         )
         if self.state.refit:  # temperature and thresholds came from the first pass
             self._enter_refit()
-            self.spec = read_spec(self.run_dir)
+            self.spec = self.directory.read_spec()
         best = state["best"]
         self.best = Best(
             best["accuracy"],
@@ -453,7 +453,7 @@ class Trainer:
         start = {k[len(START) :]: v for k, v in extra.items() if k.startswith(START)}
         self.finetune_start = start or None
         optimizer = self.finetune_optimizer() if "optimizer" in state else None
-        ckpt.restore(self.model, optimizer, state, tensors)
+        checkpoint.restore(self.model, optimizer)
         torch.set_rng_state(extra["torch_rng"])
         self.reporter.line(
             f"resuming {self.run_dir}: {self.state.phase} phase, "
@@ -468,7 +468,7 @@ class Trainer:
         targets, _ = self._valid_targets()
         temperature = fit_temperature(self.best.logits, torch.as_tensor(targets), self.task)
         self.spec = replace(self.spec, temperature=temperature)
-        save_spec(self.run_dir, self.spec)
+        self.directory.write_spec(self.spec)
         return temperature
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
