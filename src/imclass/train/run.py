@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from imclass._version import __version__
@@ -144,8 +144,7 @@ def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
     """Thresholds chosen on the validation split, stored in model.json for predict."""
     objective = trainer.config.threshold_objective
     thresholds, kind = tune_thresholds(targets, probs, objective)
-    trainer.spec = replace(trainer.spec, thresholds=thresholds)
-    trainer.directory.write_spec(trainer.spec)
+    trainer.store_thresholds(thresholds)
     shown = ", ".join(
         f"{c} {t:.3f}" for c, t in zip(trainer.source.classes, thresholds, strict=True)
     )

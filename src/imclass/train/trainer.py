@@ -467,9 +467,17 @@ class Trainer:
         """Fit the temperature on the saved epoch's validation logits; store it in model.json."""
         targets, _ = self._valid_targets()
         temperature = fit_temperature(self.best.logits, torch.as_tensor(targets), self.task)
-        self.spec = replace(self.spec, temperature=temperature)
-        self.directory.write_spec(self.spec)
+        self._store_spec(temperature=temperature)
         return temperature
+
+    def store_thresholds(self, thresholds: tuple[float, ...]) -> None:
+        """Keep the multi-label thresholds chosen on validation in model.json, for predict."""
+        self._store_spec(thresholds=thresholds)
+
+    def _store_spec(self, **changes) -> None:
+        """The spec changes after training only here, and model.json follows at once."""
+        self.spec = replace(self.spec, **changes)
+        self.directory.write_spec(self.spec)
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
