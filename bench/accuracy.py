@@ -42,7 +42,7 @@ from imclass.evaluate.metrics import expected_calibration_error  # noqa: E402
 from imclass.inference.batches import run_inference  # noqa: E402
 from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
-from imclass.models.run_dir import read_spec  # noqa: E402
+from imclass.models.run_dir import RunDirectory  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
@@ -79,7 +79,7 @@ def run_imclass(train: ImageSet, test: ImageSet, classes, work: Path, config: Tr
 
 def run_probe(train: ImageSet, test: ImageSet, classes, run_dir: Path, seed: int):
     start = time.perf_counter()
-    spec = read_spec(run_dir)
+    spec = RunDirectory(run_dir).read_spec()
     model = build_model(spec.architecture, len(classes)).eval()
     pre = spec.preprocessing
     x_train = pooled_features(model, pre, train)
@@ -93,7 +93,7 @@ def run_plain(train: ImageSet, test: ImageSet, classes, run_dir: Path, epochs: i
     """What one writes from the PyTorch transfer-learning tutorial, on the same backbone."""
     start = time.perf_counter()
     torch.manual_seed(seed)
-    spec = read_spec(run_dir)
+    spec = RunDirectory(run_dir).read_spec()
     model = build_model(spec.architecture, len(classes))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     loader = make_loader(
@@ -144,7 +144,7 @@ def compare(name, train, test, classes, work: Path, config: TrainConfig, methods
 
 def held_out_rows(work: Path, classes) -> tuple[np.ndarray, np.ndarray]:
     """imclass's held-out labels and calibrated probabilities, from evaluate's predictions.csv."""
-    with (work / "heldout" / "predictions.csv").open(newline="") as handle:
+    with RunDirectory(work / "heldout").predictions_path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     labels = np.array([classes.index(row["label"]) for row in rows])
     probs = np.array([[float(row[f"p_{c}"]) for c in classes] for row in rows])

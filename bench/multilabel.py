@@ -40,7 +40,7 @@ from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
 from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
-from imclass.models.run_dir import read_spec  # noqa: E402
+from imclass.models.run_dir import RunDirectory  # noqa: E402
 from imclass.predict.predictor import Predictor  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
@@ -195,7 +195,7 @@ def _print_figures(name: str, m: dict) -> None:
 def _probe_baseline(run_dir: Path, train_file: Path, held_file: Path) -> tuple[dict, float]:
     """One logistic-regression probe per label on the run's backbone's pooled features."""
     start = time.perf_counter()
-    spec = read_spec(run_dir)
+    spec = RunDirectory(run_dir).read_spec()
     model = build_model(spec.architecture, len(spec.classes)).eval()
     train, held = open_data(train_file), open_data(held_file)
     x_train = pooled_features(model, spec.preprocessing, train.all_images())

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from imclass.data.dataset import LabelOptions
 from imclass.errors import ConfigError, NotFittedError, did_you_mean
-from imclass.models.run_dir import load_model, save_model
+from imclass.models.run_dir import RunDirectory
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
@@ -112,7 +112,7 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         result = train_run(data, config, run_dir, reporter, options)
         self.run_dir_ = result.run_dir
         self.metrics_ = result.metrics
-        self._use(*load_model(result.run_dir))
+        self._use(*RunDirectory(result.run_dir).load_model())
         return self
 
     def _use(self, network, spec) -> None:
@@ -156,14 +156,15 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         return float(np.average(predicted == truth, weights=sample_weight))
 
     def save(self, directory: str | Path) -> Path:
-        """Write model.safetensors and model.json; load() needs nothing else."""
+        """Write the weights and model.json (RunDirectory.write_model); load() needs nothing
+        else."""
         self._check_fitted()
-        save_model(Path(directory), self.network_, self.spec_)
+        RunDirectory(directory).write_model(self.network_, self.spec_)
         return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, **params) -> ImageClassifier:
-        network, spec = load_model(directory)
+        network, spec = RunDirectory(directory).load_model()
         classifier = cls(
             model=spec.architecture, image_size=spec.preprocessing.image_size, **params
         )

@@ -4,6 +4,7 @@ import numpy as np
 from tests.conftest import make_image_folder
 
 from imclass.evaluate.evaluator import write_evaluation
+from imclass.models.run_dir import RunDirectory
 
 SECTIONS = (
     "summary",
@@ -34,10 +35,9 @@ def test_report_is_one_self_contained_file_with_every_section(tmp_path):
         }
         for ph, e in (("head", 1), ("head", 2), ("finetune", 1))
     ]
-    metrics = write_evaluation(
-        tmp_path / "out", "t", labels, probs, paths, ["blue", "green", "red"], history
-    )
-    text = (tmp_path / "out" / "report.html").read_text()
+    out = RunDirectory(tmp_path / "out")
+    metrics = write_evaluation(out, "t", labels, probs, paths, ["blue", "green", "red"], history)
+    text = out.report_path.read_text()
     for section in SECTIONS:
         assert f'id="{section}"' in text
     without_inlined = re.sub(r'"data:[^"]*"', '""', text)
@@ -45,4 +45,4 @@ def test_report_is_one_self_contained_file_with_every_section(tmp_path):
     assert not re.search(r'src="(?!data:)', text)  # every image inlined
     wrong = int((probs.argmax(1) != labels).sum())
     assert text.count("<figure>") == min(wrong, 24)
-    assert (tmp_path / "out" / "metrics.json").is_file() and metrics["n_images"] == 12
+    assert out.read_metrics() == metrics and metrics["n_images"] == 12

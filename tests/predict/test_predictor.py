@@ -11,7 +11,7 @@ from imclass.errors import DataError
 from imclass.models import DEFAULT_MODEL
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import build_model
-from imclass.models.run_dir import ModelSpec, save_model
+from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.predict import Predictor, expand_paths
 
 
@@ -20,7 +20,7 @@ def model_dir(tmp_path_factory):
     """An untrained two-class model at 64 px: enough to check where each row goes."""
     directory = tmp_path_factory.mktemp("model")
     spec = ModelSpec(DEFAULT_MODEL, ("a", "b"), default_preprocessing(DEFAULT_MODEL).at_size(64))
-    save_model(directory, build_model(DEFAULT_MODEL, 2, pretrained=False), spec)
+    RunDirectory(directory).write_model(build_model(DEFAULT_MODEL, 2, pretrained=False), spec)
     return directory
 
 
@@ -70,7 +70,7 @@ def test_temperature_and_flip_tta_from_model_json_shape_the_probabilities(tmp_pa
     plain = ModelSpec(DEFAULT_MODEL, ("a", "b"), default_preprocessing(DEFAULT_MODEL).at_size(64))
     tuned = ModelSpec(plain.architecture, plain.classes, plain.preprocessing)
     tuned = type(plain)(**{**tuned.__dict__, "temperature": 2.0, "flip_tta": True})
-    save_model(tmp_path / "tuned", network, tuned)
+    RunDirectory(tmp_path / "tuned").write_model(network, tuned)
     got = Predictor.from_run_dir(tmp_path / "tuned", workers=0).probabilities([x]).probs[0]
     inputs = eval_transform(plain.preprocessing)(Image.open(x).convert("RGB"))[None]
     with torch.no_grad():

@@ -33,10 +33,9 @@ def use_all_cores() -> None:
 
 def run_inputs(run_dir: Path) -> list[Path]:
     """The files a trained run is read from: never an output."""
-    from imclass.models.history import HISTORY_FILE
-    from imclass.models.run_dir import SPEC_FILE, WEIGHTS_FILE
+    from imclass.models.run_dir import RunDirectory
 
-    return [run_dir / name for name in (SPEC_FILE, WEIGHTS_FILE, HISTORY_FILE)]
+    return RunDirectory(run_dir).inputs
 
 
 def data_options(function):
@@ -109,7 +108,9 @@ def print_result(result) -> None:
         f"({result.seconds:.0f} s)"
     )
     stdout.print(f"run directory: {result.run_dir}")
-    stdout.print(f"report: {result.run_dir / 'report.html'}")
+    from imclass.models.run_dir import RunDirectory
+
+    stdout.print(f"report: {RunDirectory(result.run_dir).report_path}")
 
 
 def train_options(function):

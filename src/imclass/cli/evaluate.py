@@ -31,17 +31,17 @@ def evaluate(run_dir, data, out, overwrite, **settings):
     """Score RUN_DIR's model on DATA; writes metrics.json, predictions.csv and report.html."""
     use_all_cores()
     from imclass.evaluate import evaluate_run
-    from imclass.evaluate.evaluator import METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE
+    from imclass.models.run_dir import RunDirectory
 
     out = check_output(
         out or run_dir,
         [data, *run_inputs(run_dir)],
         overwrite=overwrite,
         kind="folder",
-        writes=(METRICS_FILE, PREDICTIONS_FILE, REPORT_FILE),
+        writes=RunDirectory.EVALUATION_FILES,
         hint="choose another --out (a run directory's own files are its validation figures), "
         "or pass --overwrite to replace them",
     )
     metrics = evaluate_run(run_dir, data, out, options=label_options(settings))
     stdout.print(f"{headline(metrics)} ({metrics['n_images']} images)")
-    stdout.print(f"report: {out / 'report.html'}")
+    stdout.print(f"report: {RunDirectory(out).report_path}")

@@ -1,9 +1,7 @@
-"""Scoring a trained run on labelled images: metrics.json and report.html."""
+"""Scoring a trained run on labelled images: metrics, predictions and the HTML report."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -24,20 +22,15 @@ from imclass.evaluate.metrics import (
 )
 from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
-from imclass.files import write_json, write_text
-from imclass.models.history import HISTORY_FILE, read_history
+from imclass.models.run_dir import RunDirectory
 from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 
-METRICS_FILE = "metrics.json"
-REPORT_FILE = "report.html"
-PREDICTIONS_FILE = "predictions.csv"
 
-
-def write_predictions(path: Path, labels, probs, paths, classes, thresholds=None) -> None:
-    """One row per scored image: path, true label(s), predicted label(s), every probability.
-
-    Multi-label rows join labels with spaces; predicted are those at or above their threshold."""
+def write_predictions(out: RunDirectory, labels, probs, paths, classes, thresholds=None) -> None:
+    """The predictions file of out: per image its true and predicted label(s), and every
+    probability. Multi-label rows join labels with spaces; predicted are those at or above
+    their threshold."""
     probs = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(labels)
     if thresholds is None:
@@ -46,12 +39,7 @@ def write_predictions(path: Path, labels, probs, paths, classes, thresholds=None
     else:
         true = _joined(classes, labels)
         predicted = _joined(classes, probs >= np.asarray(thresholds))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "predicted", *(f"p_{c}" for c in classes)])
-    for row in zip(paths, true, predicted, probs, strict=True):
-        writer.writerow([str(row[0]), row[1], row[2], *(f"{p:.6f}" for p in row[3])])
-    write_text(path, buffer.getvalue())
+    out.write_predictions(paths, true, predicted, probs, classes)
 
 
 def _joined(classes, rows) -> list[str]:
@@ -59,7 +47,7 @@ def _joined(classes, rows) -> list[str]:
 
 
 def write_evaluation(
-    out_dir: Path,
+    out: RunDirectory,
     title: str,
     labels,
     probs,
@@ -69,7 +57,7 @@ def write_evaluation(
     thresholds=None,
     temperature: float = 1.0,
 ) -> dict:
-    """Compute the metrics and write metrics.json and report.html into out_dir.
+    """Compute the metrics and write them, the predictions and the report into out.
 
     Single-label: labels (N,) ints. Multi-label: labels (N, C) 0/1 and thresholds per class.
     probs are calibrated by temperature; the calibration error without it is reported too."""
@@ -82,9 +70,9 @@ def write_evaluation(
         metrics["expected_calibration_error_unscaled"] = expected_calibration_error(
             np.asarray(labels, dtype=int), unscaled
         )
-    write_json(out_dir / METRICS_FILE, metrics)
-    write_predictions(out_dir / PREDICTIONS_FILE, labels, probs, paths, classes, thresholds)
-    write_report(out_dir / REPORT_FILE, title, metrics, labels, probs, paths, history)
+    out.write_metrics(metrics)
+    write_predictions(out, labels, probs, paths, classes, thresholds)
+    write_report(out.report_path, title, metrics, labels, probs, paths, history)
     return metrics
 
 
@@ -105,6 +93,7 @@ def evaluate_run(
 ) -> dict:
     """Score the run's model on DATA; writes into out_dir (default: the run directory)."""
     run_dir = Path(run_dir)
+    run = RunDirectory(run_dir)
     predictor = Predictor.from_run_dir(run_dir)
     spec = predictor.spec
     source = open_data(data, options)
@@ -118,11 +107,18 @@ def evaluate_run(
     if spec.multilabel:
         labels = multi_hot(labels, len(spec.classes)).astype(int)
         thresholds = spec.decision_thresholds()
-    out = Path(out_dir) if out_dir else run_dir
-    history = read_history(run_dir / HISTORY_FILE)
+    out = RunDirectory(out_dir) if out_dir else run
     title = f"imclass evaluation: {run_dir.name} on {source.name}"
     return write_evaluation(
-        out, title, labels, probs, paths, spec.classes, history, thresholds, spec.temperature
+        out,
+        title,
+        labels,
+        probs,
+        paths,
+        spec.classes,
+        run.read_history(),
+        thresholds,
+        spec.temperature,
     )
 
 

@@ -15,7 +15,7 @@ from imclass.data.transforms import eval_transform
 from imclass.errors import DataError
 from imclass.inference.batches import run_inference
 from imclass.inference.device import pick_device, prepare, use_all_cores
-from imclass.models.run_dir import ModelSpec, load_model
+from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
 
 
@@ -46,7 +46,7 @@ class Predictor:
 
     @classmethod
     def from_run_dir(cls, run_dir: Path | str, **kwargs) -> Predictor:
-        model, spec = load_model(run_dir)
+        model, spec = RunDirectory(run_dir).load_model()
         return cls(model, spec, **kwargs)
 
     def probabilities(self, paths: list[Path], reporter: Reporter | None = None) -> Probabilities:

@@ -1,7 +1,7 @@
 """A training run from start to finish: resolve settings, train, write the run directory.
 
-RUN_DIR/ model.safetensors, model.json, config.yaml, history.csv, metrics.json, report.html
-(and checkpoint.safetensors while training; removed once the run has finished).
+The run directory's files (model, resolved config, history, validation figures, and the
+checkpoint while training) are named, written and read by models/run_dir.py's RunDirectory.
 """
 
 from __future__ import annotations
@@ -9,26 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-import yaml
 
 from imclass._version import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
 from imclass.errors import RunDirError, TrainingInterrupted
-from imclass.evaluate.evaluator import METRICS_FILE, write_evaluation
+from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
-from imclass.files import read_json, write_text
-from imclass.models.run_dir import save_spec
+from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
-from imclass.train.checkpoint import CHECKPOINT_FILE
 from imclass.train.config import TrainConfig
 from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer
-
-CONFIG_FILE = "config.yaml"
 
 
 @dataclass
@@ -56,7 +50,7 @@ def train_run(
     options = options or LabelOptions()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
     trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
-    _write_config(run_dir, Path(data).resolve(), trainer, options)
+    _write_config(Path(data).resolve(), trainer, options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
@@ -71,13 +65,13 @@ def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResu
     trainer = _make_trainer(data, config, run_dir, reporter or Reporter(), options)
     start = time.perf_counter()
     with _interruptible(run_dir):
-        if (run_dir / CHECKPOINT_FILE).is_file():
+        if trainer.directory.has_checkpoint():
             trainer.resume()
         else:
             trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
             trainer.fit()
         if trainer.state.refit:  # the first pass already wrote the validation figures
-            metrics = read_json(run_dir / METRICS_FILE)
+            metrics = trainer.directory.read_metrics()
         else:
             metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
@@ -110,29 +104,26 @@ def _make_trainer(
     return Trainer(resolved, source, run_dir, train_set, valid_set, reporter)
 
 
-def _write_config(run_dir: Path, data: Path, trainer: Trainer, options: LabelOptions) -> None:
-    resolved = trainer.resolved.to_yaml_dict(data, options, __version__)
-    write_text(run_dir / CONFIG_FILE, yaml.safe_dump(resolved, sort_keys=False))
+def _write_config(data: Path, trainer: Trainer, options: LabelOptions) -> None:
+    trainer.directory.write_config(trainer.resolved.to_yaml_dict(data, options, __version__))
 
 
 def read_config(run_dir: Path) -> tuple[Path, TrainConfig, LabelOptions]:
-    path = run_dir / CONFIG_FILE
-    if not path.is_file():
-        raise RunDirError(f"{run_dir}: not a run directory ({CONFIG_FILE} is missing)")
+    """The data, settings and label options a run was started with, to resume it."""
+    directory = RunDirectory(run_dir)
+    values = directory.read_config()
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
         options = LabelOptions(**values.get("data_options", {}))
         return Path(values["data"]), TrainConfig.from_dict(values["train"]), options
-    except (yaml.YAMLError, KeyError, TypeError) as error:
-        raise RunDirError(f"{path}: unreadable ({error})") from None
+    except (KeyError, TypeError) as error:
+        raise RunDirError(f"{directory.config_path}: unreadable ({error})") from None
 
 
 def _tune_thresholds(trainer: Trainer, targets, probs) -> tuple[float, ...]:
     """Thresholds chosen on the validation split, stored in model.json for predict."""
     objective = trainer.config.threshold_objective
     thresholds, kind = tune_thresholds(targets, probs, objective)
-    trainer.spec = replace(trainer.spec, thresholds=thresholds)
-    save_spec(trainer.run_dir, trainer.spec)
+    trainer.store_thresholds(thresholds)
     shown = ", ".join(
         f"{c} {t:.3f}" for c, t in zip(trainer.source.classes, thresholds, strict=True)
     )
@@ -162,7 +153,7 @@ def _validate(trainer: Trainer) -> dict:
     if trainer.config.refit:
         title += " (first pass; the saved model was then refitted on train + validation)"
     return write_evaluation(
-        trainer.run_dir,
+        trainer.directory,
         title,
         labels,
         probs,
@@ -175,7 +166,7 @@ def _validate(trainer: Trainer) -> dict:
 
 
 def _finish(trainer: Trainer, metrics: dict, seconds: float) -> RunResult:
-    (trainer.run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    trainer.directory.remove_checkpoint()
     bad = len(trainer.state.bad_files)
     if bad:
         trainer.reporter.line(f"{bad} unreadable image(s) skipped")

@@ -32,9 +32,8 @@ from imclass.inference.device import prepare
 from imclass.models.backbones import freeze_early_layers
 from imclass.models.heads import build_model
 from imclass.models.history import History
-from imclass.models.run_dir import ModelSpec, read_spec, save_model, save_spec
+from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
-from imclass.train import checkpoint as ckpt
 from imclass.train.calibration import fit_temperature
 from imclass.train.loop import EpochStats, LrSchedule, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
@@ -85,6 +84,7 @@ class Trainer:
         """resolved: every choice already made (train/resolve.py); the trainer makes none."""
         self.resolved, self.config = resolved, resolved.config
         self.source, self.run_dir = source, Path(run_dir)
+        self.directory = RunDirectory(self.run_dir)
         self.reporter = reporter or Reporter()
         self.train_set, self.valid_set = train_set, valid_set
         self.device = torch.device(resolved.device)
@@ -108,7 +108,7 @@ class Trainer:
             self.reporter.line(
                 f"decode cache on: images are much larger than {resolved.cache_side} px"
             )
-        self.history = History(self.run_dir)
+        self.history = History(self.directory)
         self.state, self.best = TrainState(), Best()
         # (train, valid, len(train_set)) of the first pass, reused by the refit's probe
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
@@ -409,7 +409,7 @@ class Trainer:
             (valid_acc, valid_loss) if improved else (self.best.accuracy, self.best.loss)
         )
         self.best = Best(best_acc, best_loss, f"{phase} {epoch + 1}", logits, valid.indices)
-        save_model(self.run_dir, self.model, self.spec)
+        self.directory.write_model(self.model, self.spec)
         self.reporter.line(self.history.describe(row))
         return improved
 
@@ -433,7 +433,7 @@ class Trainer:
         }
         for name, value in (self.finetune_start or {}).items():
             tensors[f"{START}{name}"] = value
-        ckpt.save_checkpoint(self.run_dir, state, tensors, self.model, optimizer)
+        self.directory.write_checkpoint(state, tensors, self.model, optimizer)
 
     def resume(self) -> Best:
         """Continue from the run directory's checkpoint."""
@@ -441,8 +441,8 @@ class Trainer:
             return self._resume()
 
     def _resume(self) -> Best:
-        state, tensors = ckpt.load_checkpoint(self.run_dir)
-        extra = ckpt.extra_tensors(tensors)
+        checkpoint = self.directory.read_checkpoint()
+        state, extra = checkpoint.state, checkpoint.extra
         self.state = TrainState(
             state["phase"],
             state["epochs_done"],
@@ -452,7 +452,7 @@ class Trainer:
         )
         if self.state.refit:  # temperature and thresholds came from the first pass
             self._enter_refit()
-            self.spec = read_spec(self.run_dir)
+            self.spec = self.directory.read_spec()
         best = state["best"]
         self.best = Best(
             best["accuracy"],
@@ -465,7 +465,7 @@ class Trainer:
         start = {k[len(START) :]: v for k, v in extra.items() if k.startswith(START)}
         self.finetune_start = start or None
         optimizer = self.finetune_optimizer() if "optimizer" in state else None
-        ckpt.restore(self.model, optimizer, state, tensors)
+        checkpoint.restore(self.model, optimizer)
         torch.set_rng_state(extra["torch_rng"])
         self.reporter.line(
             f"resuming {self.run_dir}: {self.state.phase} phase, "
@@ -479,9 +479,17 @@ class Trainer:
         """Fit the temperature on the saved epoch's validation logits; store it in model.json."""
         targets, _ = self._valid_targets()
         temperature = fit_temperature(self.best.logits, torch.as_tensor(targets), self.task)
-        self.spec = replace(self.spec, temperature=temperature)
-        save_spec(self.run_dir, self.spec)
+        self._store_spec(temperature=temperature)
         return temperature
+
+    def store_thresholds(self, thresholds: tuple[float, ...]) -> None:
+        """Keep the multi-label thresholds chosen on validation in model.json, for predict."""
+        self._store_spec(thresholds=thresholds)
+
+    def _store_spec(self, **changes) -> None:
+        """The spec changes after training only here, and model.json follows at once."""
+        self.spec = replace(self.spec, **changes)
+        self.directory.write_spec(self.spec)
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
