@@ -40,7 +40,7 @@ from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import read_spec  # noqa: E402
-from imclass.predict.predictor import Predictor  # noqa: E402
+from imclass.inference.predictor import Predictor  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402

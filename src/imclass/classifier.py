@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from imclass.data.dataset import LabelOptions
 from imclass.errors import ConfigError, NotFittedError, did_you_mean
 from imclass.models.run_dir import load_model, save_model
-from imclass.predict.predictor import Predictor
+from imclass.inference.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
 from imclass.train.run import train_run

@@ -8,11 +8,11 @@ from tests.conftest import colour_image
 
 from imclass import ImageClassifier
 from imclass.errors import DataError
+from imclass.inference import Predictor, expand_paths
 from imclass.models import DEFAULT_MODEL
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import build_model
 from imclass.models.run_dir import ModelSpec, save_model
-from imclass.predict import Predictor, expand_paths
 
 
 @pytest.fixture(scope="module")

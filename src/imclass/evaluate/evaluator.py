@@ -25,8 +25,8 @@ from imclass.evaluate.metrics import (
 from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
 from imclass.files import write_json, write_text
+from imclass.inference.predictor import Predictor
 from imclass.models.history import HISTORY_FILE, read_history
-from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 
 METRICS_FILE = "metrics.json"

@@ -1,19 +1,12 @@
-"""Using a trained model: probabilities for image files, and zero-shot ImageNet predictions."""
+"""Temporary (issue 10): the predictor moved to imclass.inference; this old path stays only
+until `imclass predict` in cli.py imports from imclass.inference, then this package goes."""
 
-from imclass.predict.imagenet import imagenet_predictor
-from imclass.predict.predictor import (
+from imclass.inference import (
     Predictor,
-    Probabilities,
     above_thresholds,
     expand_paths,
+    imagenet_predictor,
     top_k,
 )
 
-__all__ = [
-    "Predictor",
-    "Probabilities",
-    "above_thresholds",
-    "expand_paths",
-    "imagenet_predictor",
-    "top_k",
-]
+__all__ = ["Predictor", "above_thresholds", "expand_paths", "imagenet_predictor", "top_k"]
