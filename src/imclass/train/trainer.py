@@ -27,6 +27,7 @@ from imclass.data.loader import make_loader
 from imclass.data.transforms import has_horizontal_flips, train_transform
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
+from imclass.inference.decisions import probabilities
 from imclass.inference.device import pick_device, prepare, use_all_cores
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import freeze_early_layers, preprocessing_of
@@ -473,8 +474,11 @@ class Trainer:
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
-        logits = self.best.logits.reshape(-1, len(self.spec.classes)) / self.spec.temperature
-        return self.task.probabilities(logits).numpy(), *self._valid_targets()
+        logits = self.best.logits.reshape(-1, len(self.spec.classes))
+        probs = probabilities(
+            logits, multilabel=self.task.multilabel, temperature=self.spec.temperature
+        )
+        return probs.numpy(), *self._valid_targets()
 
     def _valid_targets(self):
         indices = self.best.indices.tolist()
