@@ -15,7 +15,7 @@ from imclass.data.transforms import eval_transform
 from imclass.errors import DataError
 from imclass.inference.batches import run_inference
 from imclass.inference.decisions import decide, probabilities
-from imclass.inference.device import pick_device, prepare, use_all_cores
+from imclass.inference.device import pick_device, prepare
 from imclass.models.run_dir import ModelSpec, load_model
 from imclass.progress import Reporter
 
@@ -29,7 +29,9 @@ class Probabilities(NamedTuple):
 
 
 class Predictor:
-    """A model and its preprocessing, from model.json; nobody re-types mean/std."""
+    """A model and its preprocessing, from model.json; nobody re-types mean/std.
+
+    Changes nothing process-wide: thread counts are the caller's (the CLI uses every core)."""
 
     def __init__(
         self,
@@ -41,7 +43,6 @@ class Predictor:
         workers: int | None = None,
     ):
         self.device = pick_device(device)
-        use_all_cores()
         self.model, self.spec = prepare(model.eval(), self.device), spec
         self.batch_size, self.workers = batch_size, workers
 
