@@ -32,16 +32,18 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imclass.data.dataset import ImageSet, multi_hot, open_data  # noqa: E402
 from imclass.data.split import plan_split  # noqa: E402
 from imclass.evaluate.evaluator import evaluate_run  # noqa: E402
 from imclass.evaluate.multilabel import multilabel_metrics  # noqa: E402
+from imclass.inference.decisions import decide, probabilities  # noqa: E402
 from imclass.inference.device import use_all_cores  # noqa: E402
+from imclass.inference.predictor import Predictor  # noqa: E402
 from imclass.models.heads import build_model  # noqa: E402
 from imclass.models.run_dir import RunDirectory  # noqa: E402
-from imclass.predict.predictor import Predictor  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.probe import fit_linear_probe  # noqa: E402
 from imclass.train.run import train_run  # noqa: E402
@@ -204,12 +206,13 @@ def _probe_baseline(run_dir: Path, train_file: Path, held_file: Path) -> tuple[d
     seconds = time.perf_counter() - start
     x_held = pooled_features(model, spec.preprocessing, held.all_images())
     y_held = multi_hot(held.all_images().labels, len(spec.classes)).astype(int)
-    probs = np.stack([softmax_second(p.logits(x_held)) for p in probes], axis=1)
+    probs = np.stack([present(p.logits(x_held)) for p in probes], axis=1)
     return multilabel_metrics(y_held, probs, spec.classes, [0.5] * len(spec.classes)), seconds
 
 
-def softmax_second(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))
+def present(logits: np.ndarray) -> np.ndarray:
+    """A one-label binary probe's probability that its label is present (its second class)."""
+    return probabilities(torch.from_numpy(logits), multilabel=False)[:, 1].numpy()
 
 
 def _held_out_figures(run_dir: Path, folder: Path, held) -> tuple[dict, Counter]:
@@ -221,10 +224,11 @@ def _held_out_figures(run_dir: Path, folder: Path, held) -> tuple[dict, Counter]
     truth = np.zeros_like(probs, dtype=int)
     missed: Counter = Counter()
     thresholds = predictor.spec.decision_thresholds()
+    predicted = decide(probs, multilabel=True, thresholds=thresholds)
     for row, (_, _, photos) in enumerate(held):
         for name, photo in photos.items():
             truth[row, classes.index(name)] = 1
-            if probs[row, classes.index(name)] < thresholds[classes.index(name)]:
+            if not predicted[row, classes.index(name)]:
                 missed[photo.name] += 1
     return multilabel_metrics(truth, probs, classes, [0.5] * len(classes)), missed
 

@@ -22,8 +22,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from imclass.data.dataset import LabelOptions
 from imclass.errors import ConfigError, NotFittedError, did_you_mean
+from imclass.inference.decisions import decide
+from imclass.inference.predictor import Predictor
 from imclass.models.run_dir import RunDirectory
-from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
 from imclass.train.run import train_run
@@ -139,15 +140,18 @@ class ImageClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class per path, or for a multi-label model the list of labels at or
         above their thresholds; None for an unreadable file."""
         probs = self.predict_proba(paths)
+        spec = self.spec_
+        decided = decide(probs, multilabel=spec.multilabel, thresholds=spec.decision_thresholds())
+        return [
+            None if np.isnan(row).any() else self._named(answer)
+            for row, answer in zip(probs, decided, strict=True)
+        ]
+
+    def _named(self, answer):
+        """decide's answer for one row in class names: one name, or a multi-label row's list."""
         if self.spec_.multilabel:
-            chosen = probs >= np.asarray(self.spec_.decision_thresholds())
-            return [
-                None
-                if np.isnan(row).any()
-                else [c for c, keep in zip(self.classes_, picks, strict=True) if keep]
-                for row, picks in zip(probs, chosen, strict=True)
-            ]
-        return [None if np.isnan(row).any() else self.classes_[int(row.argmax())] for row in probs]
+            return [name for name, on in zip(self.classes_, answer, strict=True) if on]
+        return self.classes_[int(answer)]
 
     def score(self, paths, y, sample_weight=None) -> float:
         """Accuracy of predict(paths) against the labels y (compared as text)."""

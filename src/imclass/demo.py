@@ -13,7 +13,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from imclass.files import atomic_path
-from imclass.predict.predictor import Predictor, top_k
+from imclass.inference.predictor import Predictor, top_k
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
 from imclass.train.run import RunResult, train_run

@@ -87,7 +87,9 @@ def test_model_and_spec_round_trip(tmp_path):
     model = build_model(TINY, 3, CLASS_ATTENTION, pretrained=False).eval()
     directory = RunDirectory(tmp_path / "run")
     directory.write_model(model, spec)
+    stream = torch.random.get_rng_state()
     loaded, read = directory.load_model()
+    assert torch.equal(torch.random.get_rng_state(), stream)  # the caller's stream is untouched
     assert read == spec
     assert json.loads(directory.spec_path.read_text())["thresholds"] == [0.25, 0.5, 0.75]
     expected = model.state_dict()

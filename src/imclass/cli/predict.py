@@ -33,9 +33,9 @@ from imclass.progress import LiteralConsole
 def predict(args, imagenet, model, top_k, fmt, out, overwrite):
     """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
     use_all_cores()
+    from imclass.inference import Predictor, above_thresholds, expand_paths, imagenet_predictor
+    from imclass.inference import top_k as rank
     from imclass.models.backbones import DEFAULT_MODEL
-    from imclass.predict import Predictor, above_thresholds, expand_paths, imagenet_predictor
-    from imclass.predict import top_k as rank
 
     if not imagenet and len(args) < 2:
         raise click.UsageError("give RUN_DIR and at least one image file or folder")

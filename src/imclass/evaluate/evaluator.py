@@ -22,8 +22,9 @@ from imclass.evaluate.metrics import (
 )
 from imclass.evaluate.multilabel import multilabel_metrics
 from imclass.evaluate.report import write_report
+from imclass.inference.decisions import decide
+from imclass.inference.predictor import Predictor
 from imclass.models.run_dir import RunDirectory
-from imclass.predict.predictor import Predictor
 from imclass.progress import Reporter
 
 
@@ -35,10 +36,10 @@ def write_predictions(out: RunDirectory, labels, probs, paths, classes, threshol
     labels = np.asarray(labels)
     if thresholds is None:
         true = [classes[int(i)] for i in labels]
-        predicted = [classes[int(i)] for i in probs.argmax(1)] if len(probs) else []
+        predicted = [classes[int(i)] for i in decide(probs, multilabel=False)] if len(probs) else []
     else:
         true = _joined(classes, labels)
-        predicted = _joined(classes, probs >= np.asarray(thresholds))
+        predicted = _joined(classes, decide(probs, multilabel=True, thresholds=thresholds))
     out.write_predictions(paths, true, predicted, probs, classes)
 
 

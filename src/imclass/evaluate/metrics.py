@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from imclass.inference.decisions import decide
+
 
 def classification_metrics(labels, probs, classes) -> dict:
     """Every figure metrics.json holds; labels (N,) ints, probs (N, C) rows summing to 1."""
     labels, probs = np.asarray(labels, dtype=int), np.asarray(probs, dtype=np.float64)
     probs = probs / probs.sum(axis=1, keepdims=True)  # float32 softmax rows drift from 1
     everyone = list(range(len(classes)))
-    predicted = probs.argmax(1)
+    predicted = decide(probs, multilabel=False)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         labels, predicted, labels=everyone, zero_division=0
     )
@@ -67,7 +69,7 @@ def expected_calibration_error(labels, probs, bins: int = 15) -> float:
 def reliability_bins(labels, probs, bins: int = 15):
     """Per confidence bin: accuracy, mean confidence and count (empty bins are zeros)."""
     confidence = probs.max(1)
-    correct = probs.argmax(1) == labels
+    correct = decide(probs, multilabel=False) == labels
     which = np.minimum((confidence * bins).astype(int), bins - 1)
     count = np.bincount(which, minlength=bins).astype(float)
     safe = np.maximum(count, 1)

@@ -1,8 +1,6 @@
-"""Multi-label figures and decision thresholds, always on probabilities (never on logits).
+"""Multi-label figures, and the decision thresholds tuned on validation probabilities.
 
-The classic fastai-v1 recipe tuned a threshold on probabilities and then applied it to raw
-logits during training, so its reported numbers were at another threshold than claimed. Here
-the same function turns probabilities into decisions everywhere: metrics, reports, predict.
+Every decision goes through inference.decisions.decide, as in training, reports and predict.
 """
 
 from __future__ import annotations
@@ -10,14 +8,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from imclass.inference.decisions import decide
+
 OBJECTIVES = ("exact_match", "f1")
 GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 MIN_GAIN_IMAGES = 2  # a finer choice of thresholds must get this many more images right
-
-
-def decide(probs: np.ndarray, thresholds) -> np.ndarray:
-    """(N, C) bool: label c is predicted when its probability reaches its threshold."""
-    return np.asarray(probs) >= np.asarray(thresholds, dtype=float)[None, :]
 
 
 def exact_match(targets, predicted) -> float:
@@ -36,6 +31,10 @@ def score(objective: str, targets, predicted) -> float:
     )
 
 
+def _score_at(objective: str, targets, probs, thresholds) -> float:
+    return score(objective, targets, decide(probs, multilabel=True, thresholds=thresholds))
+
+
 def tune_thresholds(targets, probs, objective: str = "exact_match") -> tuple[tuple, str]:
     """Thresholds for the objective on validation data: 0.5, one global, or one per label.
 
@@ -46,7 +45,7 @@ def tune_thresholds(targets, probs, objective: str = "exact_match") -> tuple[tup
     targets, probs = np.asarray(targets), np.asarray(probs)
     labels = probs.shape[1]
     margin = max(MIN_GAIN_IMAGES / max(len(targets), 1), 0.01)
-    best_global = max(GRID, key=lambda t: (score(objective, targets, probs >= t), -abs(t - 0.5)))
+    best_global = max(GRID, key=lambda t: (_score_at(objective, targets, probs, t), -abs(t - 0.5)))
     per_label = _per_label(targets, probs, objective, float(best_global))
     candidates = [
         ("0.5", (0.5,) * labels),
@@ -56,8 +55,8 @@ def tune_thresholds(targets, probs, objective: str = "exact_match") -> tuple[tup
     chosen = candidates[0]
     for name, thresholds in candidates[1:]:
         if (
-            score(objective, targets, decide(probs, thresholds))
-            >= score(objective, targets, decide(probs, chosen[1])) + margin - 1e-12
+            _score_at(objective, targets, probs, thresholds)
+            >= _score_at(objective, targets, probs, chosen[1]) + margin - 1e-12
         ):
             chosen = (name, thresholds)
     return tuple(round(float(t), 3) for t in chosen[1]), chosen[0]
@@ -73,9 +72,10 @@ def _per_label(targets, probs, objective: str, start: float) -> tuple[float, ...
             def gain(t, c=c):
                 trial = thresholds.copy()
                 trial[c] = t
+                predicted = decide(probs, multilabel=True, thresholds=trial)
                 if objective == "f1":
-                    return skm.f1_score(targets[:, c], probs[:, c] >= t, zero_division=0)
-                return exact_match(targets, decide(probs, trial))
+                    return skm.f1_score(targets[:, c], predicted[:, c], zero_division=0)
+                return exact_match(targets, predicted)
 
             thresholds[c] = max(GRID, key=lambda t: (gain(t), -abs(t - thresholds[c])))
     return tuple(float(t) for t in thresholds)
@@ -84,7 +84,7 @@ def _per_label(targets, probs, objective: str, start: float) -> tuple[float, ...
 def multilabel_metrics(targets, probs, classes, thresholds) -> dict:
     """Every figure metrics.json holds for multi-label data, at the given thresholds."""
     targets, probs = np.asarray(targets).astype(int), np.asarray(probs, dtype=float)
-    predicted = decide(probs, thresholds)
+    predicted = decide(probs, multilabel=True, thresholds=thresholds)
     per_label, aps = {}, []
     for c, name in enumerate(classes):
         per_label[name] = _label_figures(targets[:, c], probs[:, c], predicted[:, c], thresholds[c])
@@ -144,7 +144,7 @@ def threshold_curves(targets, probs) -> dict[str, list[float]]:
     targets = np.asarray(targets)
     rows = {"threshold": GRID.tolist(), "exact_match": [], "hamming_accuracy": [], "micro_f1": []}
     for t in GRID:
-        predicted = np.asarray(probs) >= t
+        predicted = decide(probs, multilabel=True, thresholds=t)
         rows["exact_match"].append(exact_match(targets, predicted))
         rows["hamming_accuracy"].append(float(np.mean(predicted == targets.astype(bool))))
         rows["micro_f1"].append(micro_f1(targets, predicted))

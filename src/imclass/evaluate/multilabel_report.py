@@ -8,7 +8,8 @@ import numpy as np
 
 from imclass.evaluate import plots
 from imclass.evaluate.html_parts import figure_card, image_tag
-from imclass.evaluate.multilabel import decide, threshold_curves
+from imclass.evaluate.multilabel import threshold_curves
+from imclass.inference.decisions import decide
 
 
 def multilabel_sections(metrics: dict, targets, probs, paths) -> list[tuple[str, str, str]]:
@@ -72,7 +73,7 @@ def _confusions(metrics: dict) -> str:
 
 
 def _worst(targets, probs, paths, classes, thresholds, limit: int = 24) -> str:
-    predicted = decide(probs, thresholds)
+    predicted = decide(probs, multilabel=True, thresholds=thresholds)
     wrong_labels = (predicted != targets.astype(bool)).sum(axis=1)
     distance = np.abs(probs - targets).sum(axis=1)
     order = [i for i in np.lexsort((-distance, -wrong_labels)) if wrong_labels[i]][:limit]

@@ -10,6 +10,7 @@ import numpy as np
 from imclass.evaluate import plots
 from imclass.evaluate.html_parts import figure_card, image_tag, page
 from imclass.files import write_text
+from imclass.inference.decisions import decide
 
 
 def _summary(metrics: dict) -> str:
@@ -39,7 +40,7 @@ def _per_class(metrics: dict, ap: dict, auc: dict) -> str:
 
 
 def _worst_mistakes(labels, probs, paths, classes, limit: int = 24) -> str:
-    predicted = probs.argmax(1)
+    predicted = decide(probs, multilabel=False)
     wrong = np.flatnonzero(predicted != labels)
     wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:limit]
     if len(wrong) == 0:

@@ -182,9 +182,12 @@ class RunDirectory:
         path = self.weights_path
         if not path.is_file():
             raise RunDirError(f"{self.path}: {WEIGHTS_FILE} is missing")
-        model = build_model(
-            spec.architecture, len(spec.classes), spec.global_pool, pretrained=False
-        )
+        # the random initialisation is overwritten: drawn from a fork, it leaves the caller's
+        # random stream as it was
+        with torch.random.fork_rng(devices=[]):
+            model = build_model(
+                spec.architecture, len(spec.classes), spec.global_pool, pretrained=False
+            )
         try:
             model.load_state_dict(load_file(str(path)))
         except (SafetensorError, RuntimeError, OSError) as error:

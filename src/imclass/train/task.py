@@ -1,13 +1,16 @@
 """What the outputs mean: one class per image (softmax) or any number of labels (sigmoid).
 
 Everything that differs between the two lives here, so the loops and the recipe stay one.
-Multi-label thresholds always apply to probabilities, never to raw logits.
+Probabilities and decisions come from inference/decisions.py, as everywhere else.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from imclass.inference.decisions import decide, probabilities
 
 
 class SingleLabel:
@@ -19,11 +22,8 @@ class SingleLabel:
         self.num_classes = num_classes
         self.loss = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits.float().softmax(1)
-
     def correct(self, logits: torch.Tensor, targets: torch.Tensor) -> int:
-        return int((logits.argmax(1) == targets).sum())
+        return int(np.sum(_decided(logits, self.multilabel) == targets.cpu().numpy()))
 
     def plain_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> float:
         """Validation loss, without smoothing."""
@@ -39,14 +39,18 @@ class MultiLabel:
         self.num_classes = num_classes
         self.loss = nn.BCEWithLogitsLoss()  # no smoothing: tuned thresholds need calibration
 
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits.float().sigmoid()
-
     def correct(self, logits: torch.Tensor, targets: torch.Tensor) -> int:
-        return int(((logits > 0) == (targets > 0.5)).all(1).sum())
+        right = _decided(logits, self.multilabel) == (targets.cpu().numpy() > 0.5)
+        return int(right.all(1).sum())
 
     def plain_loss(self, logits: torch.Tensor, targets: torch.Tensor) -> float:
         return nn.functional.binary_cross_entropy_with_logits(logits.float(), targets).item()
+
+
+def _decided(logits: torch.Tensor, multilabel: bool) -> np.ndarray:
+    """What the model predicts for each row of a batch, at threshold 0.5 when multi-label."""
+    probs = probabilities(logits.detach(), multilabel=multilabel).cpu()
+    return decide(probs, multilabel=multilabel)
 
 
 def make_task(multilabel: bool, num_classes: int, label_smoothing: float):

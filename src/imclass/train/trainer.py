@@ -28,6 +28,7 @@ from imclass.data.loader import make_loader
 from imclass.data.transforms import train_transform
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
+from imclass.inference.decisions import probabilities
 from imclass.inference.device import prepare
 from imclass.models.backbones import freeze_early_layers
 from imclass.models.heads import build_model
@@ -493,8 +494,11 @@ class Trainer:
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
-        logits = self.best.logits.reshape(-1, len(self.spec.classes)) / self.spec.temperature
-        return self.task.probabilities(logits).numpy(), *self._valid_targets()
+        logits = self.best.logits.reshape(-1, len(self.spec.classes))
+        probs = probabilities(
+            logits, multilabel=self.task.multilabel, temperature=self.spec.temperature
+        )
+        return probs.numpy(), *self._valid_targets()
 
     def _valid_targets(self):
         indices = self.best.indices.tolist()

@@ -8,11 +8,11 @@ from tests.conftest import colour_image
 
 from imclass import ImageClassifier
 from imclass.errors import DataError
+from imclass.inference import Predictor, expand_paths
 from imclass.models import DEFAULT_MODEL
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import build_model
 from imclass.models.run_dir import ModelSpec, RunDirectory
-from imclass.predict import Predictor, expand_paths
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,21 @@ def test_a_pipe_among_the_paths_is_named_not_read(tmp_path):
     os.mkfifo(tmp_path / "pipe.jpg")
     with pytest.raises(DataError, match="pipe.jpg: not an image file or folder"):
         expand_paths([tmp_path / "pipe.jpg"])
+
+
+def test_a_predictor_leaves_the_thread_count_and_the_global_rng_alone(model_dir, images):
+    import torch
+
+    network, spec = RunDirectory(model_dir).load_model()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # not what "every core" would set, even on a one-core machine
+    try:
+        rng = torch.random.get_rng_state()
+        predictor = Predictor(network, spec, workers=0)
+        assert torch.get_num_threads() == 1
+        assert torch.equal(torch.random.get_rng_state(), rng)
+        assert predictor.probabilities([images[0]]).readable.tolist() == [0]
+        assert torch.get_num_threads() == 1
+        assert torch.equal(torch.random.get_rng_state(), rng)
+    finally:
+        torch.set_num_threads(threads)

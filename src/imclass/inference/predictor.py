@@ -14,7 +14,8 @@ from imclass.data.loader import make_loader
 from imclass.data.transforms import eval_transform
 from imclass.errors import DataError
 from imclass.inference.batches import run_inference
-from imclass.inference.device import pick_device, prepare, use_all_cores
+from imclass.inference.decisions import decide, probabilities
+from imclass.inference.device import pick_device, prepare
 from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
 
@@ -28,7 +29,9 @@ class Probabilities(NamedTuple):
 
 
 class Predictor:
-    """A model and its preprocessing, from model.json; nobody re-types mean/std."""
+    """A model and its preprocessing, from model.json; nobody re-types mean/std.
+
+    Changes nothing process-wide: thread counts are the caller's (the CLI uses every core)."""
 
     def __init__(
         self,
@@ -40,7 +43,6 @@ class Predictor:
         workers: int | None = None,
     ):
         self.device = pick_device(device)
-        use_all_cores()
         self.model, self.spec = prepare(model.eval(), self.device), spec
         self.batch_size, self.workers = batch_size, workers
 
@@ -69,8 +71,9 @@ class Predictor:
             reporter.warn(f"skipped {paths[row]}: {reason}")
         probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)
         if len(out.values):
-            logits = out.values / self.spec.temperature
-            values = logits.sigmoid() if self.spec.multilabel else logits.softmax(1)
+            values = probabilities(
+                out.values, multilabel=self.spec.multilabel, temperature=self.spec.temperature
+            )
             probs[out.indices.numpy()] = values.numpy()
         return Probabilities(probs, np.sort(out.indices.numpy()), sorted(out.failures))
 
@@ -95,10 +98,8 @@ def expand_paths(inputs: list[Path | str]) -> list[Path]:
 def above_thresholds(probs: np.ndarray, classes, thresholds) -> list[list[tuple[str, float]]]:
     """For each row, every (class, probability) at or above its threshold, most probable first."""
     rows = []
-    for row in probs:
-        chosen = [
-            (classes[c], float(row[c])) for c in range(len(classes)) if row[c] >= thresholds[c]
-        ]
+    for row, on in zip(probs, decide(probs, multilabel=True, thresholds=thresholds), strict=True):
+        chosen = [(classes[c], float(row[c])) for c in np.flatnonzero(on)]
         rows.append(sorted(chosen, key=lambda pair: -pair[1]))
     return rows
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from timm.data import ImageNetInfo
 
+from imclass.inference.predictor import Predictor
 from imclass.models.backbones import DEFAULT_MODEL, create_backbone, preprocessing_of
 from imclass.models.run_dir import ModelSpec
-from imclass.predict.predictor import Predictor
 
 
 def imagenet_predictor(model_name: str = DEFAULT_MODEL, **kwargs) -> Predictor:
