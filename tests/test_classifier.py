@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 
 from imclass import ImageClassifier, TrainConfig
 from imclass.errors import ConfigError, NotFittedError
-from tests.conftest import make_image_folder
+from tests.helpers import make_image_folder
 
 
 def test_parameters_are_train_config_fields_plus_run_dir_and_verbose():

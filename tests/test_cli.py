@@ -3,8 +3,6 @@
 import builtins
 import json
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -13,18 +11,7 @@ from click.testing import CliRunner
 
 from imclass.__main__ import run
 from imclass.cli import main
-from tests.conftest import make_image_folder
-
-
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    return subprocess.run(
-        [sys.executable, "-m", "imclass", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+from tests.helpers import make_image_folder, run_cli
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from imclass.cli import main
-from tests.conftest import colour_image, make_image_folder, scene
-from tests.test_cli import run_cli
+from tests.helpers import colour_image, make_image_folder, run_cli, scene
 
 
 def test_verify_exits_1_and_quarantines_bad_files_keeping_their_paths(tmp_path):

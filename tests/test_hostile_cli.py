@@ -14,8 +14,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from imclass.cli import main
-from tests.conftest import as_a_user, colour_image, make_image_folder, scene
-from tests.test_cli import run_cli
+from tests.helpers import as_a_user, colour_image, make_image_folder, run_cli, scene
 
 
 def invoke(*args):

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import SHARED_DATA, make_image_folder, scene
+from tests.helpers import SHARED_DATA, make_image_folder, scene
 
 from imclass.data.dedup import find_duplicates
 from imclass.data.hashing import CacheWarning, HashCache, hash_files

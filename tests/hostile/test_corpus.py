@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import scene
+from tests.helpers import scene
 
 LONG_NAME = "l" * 251 + ".png"  # 255 bytes: the most one name may have on ext4
 NOT_UTF8 = os.fsdecode(b"caf\xe9.png")

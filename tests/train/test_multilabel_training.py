@@ -6,8 +6,7 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import CLASS_COLOURS
-from tests.test_cli import run_cli
+from tests.helpers import CLASS_COLOURS, run_cli
 
 from imclass import ImageClassifier
 

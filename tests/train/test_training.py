@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file
-from tests.conftest import colour_image, make_image_folder
-from tests.data.test_images import jpeg_bytes, png_header_only
+from tests.helpers import colour_image, jpeg_bytes, make_image_folder, png_header_only
 
 from imclass import ImageClassifier, TrainConfig
 from imclass.errors import ConfigError
