@@ -32,6 +32,11 @@ def test_clone_gives_an_unfitted_estimator_with_equal_params():
         copy.predict(["x.png"])
 
 
+def test_unfitted_classifier_says_so():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ImageClassifier().predict(["x.png"])
+
+
 def test_init_stores_values_as_given_and_fit_validates_them():
     clf = ImageClassifier(lr=-3)  # scikit-learn's rule: no validation in __init__
     assert clf.lr == -3

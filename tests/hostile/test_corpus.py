@@ -130,7 +130,13 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name == "train" else name  # real training
+        for name in COMMANDS
+    ],
+)
 def test_every_command_runs_over_the_corpus_touching_nothing(corpus, tmp_path, name):
     arguments, expected, decodes = COMMANDS[name]
     before = snapshot(corpus.parent)
