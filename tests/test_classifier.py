@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 
 from imclass import ImageClassifier, TrainConfig
 from imclass.errors import ConfigError, NotFittedError
-from tests.conftest import make_image_folder
+from tests.helpers import make_image_folder
 
 
 def test_parameters_are_train_config_fields_plus_run_dir_and_verbose():
@@ -30,6 +30,11 @@ def test_clone_gives_an_unfitted_estimator_with_equal_params():
     assert copy.epochs == 2 and copy.wise_alpha == 1.0 and copy.run_dir == "somewhere"
     with pytest.raises(NotFittedError, match="not fitted"):
         copy.predict(["x.png"])
+
+
+def test_unfitted_classifier_says_so():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ImageClassifier().predict(["x.png"])
 
 
 def test_init_stores_values_as_given_and_fit_validates_them():

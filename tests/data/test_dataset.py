@@ -1,7 +1,7 @@
 from collections import Counter
 
 import pytest
-from tests.conftest import colour_image, make_image_folder
+from tests.helpers import colour_image, make_image_folder
 
 from imclass.data.dataset import open_data, open_images
 from imclass.data.split import train_valid_sets

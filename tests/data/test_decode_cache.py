@@ -2,7 +2,7 @@ import os
 import warnings
 
 from PIL import Image
-from tests.conftest import colour_image
+from tests.helpers import colour_image
 
 from imclass.data.decode_cache import DecodeCache, cache_side, worth_caching
 from imclass.data.hashing import CacheWarning

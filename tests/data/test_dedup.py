@@ -3,7 +3,7 @@ import shutil
 import imagehash
 import pytest
 from PIL import Image
-from tests.conftest import next_frame, scene
+from tests.helpers import next_frame, scene
 
 from imclass.data import hashing
 from imclass.data.dataset import open_data

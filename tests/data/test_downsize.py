@@ -2,8 +2,7 @@ import os
 
 import pytest
 from PIL import Image
-from tests.conftest import colour_image
-from tests.data.test_images import png_header_only
+from tests.helpers import colour_image, png_header_only
 
 from imclass.data.downsize import SizeLimit, downsize_tree
 from imclass.data.inspection import verify_images

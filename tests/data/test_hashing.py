@@ -2,13 +2,11 @@
 
 import os
 import sqlite3
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import SHARED_DATA, make_image_folder, scene
+from tests.helpers import SHARED_DATA, invoke, make_image_folder, scene
 
 from imclass.data.dedup import find_duplicates
 from imclass.data.hashing import CacheWarning, HashCache, hash_files
@@ -88,19 +86,14 @@ def test_an_unusable_cache_folder_is_reported_and_bypassed(tmp_path):
     assert cache.lookup(paths, "fast") == {}
 
 
-def test_info_with_a_corrupt_cache_warns_and_succeeds(tmp_path):
+def test_info_with_a_corrupt_cache_warns_and_succeeds(tmp_path, monkeypatch):
     data = make_image_folder(tmp_path / "data", per_class=3)
     cache_file = tmp_path / "cache" / "dhash.sqlite"
     cache_file.parent.mkdir()
     cache_file.write_bytes(np.random.default_rng(1).bytes(5000))
-    done = subprocess.run(
-        [sys.executable, "-m", "imclass", "info", str(data)],
-        env={**os.environ, "IMCLASS_CACHE_DIR": str(cache_file.parent), "HF_HUB_OFFLINE": "1"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0
+    monkeypatch.setenv("IMCLASS_CACHE_DIR", str(cache_file.parent))
+    done = invoke("info", data)
+    assert done.exit_code == 0, done.exception
     assert done.stderr == (
         f"warning: hash cache {cache_file} is corrupt (file is not a database); "
         "starting a new one\n"

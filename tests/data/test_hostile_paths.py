@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from tests.conftest import as_a_user, colour_image, make_image_folder
-from tests.data.test_images import png_header_only
+from tests.helpers import as_a_user, colour_image, make_image_folder, png_header_only
 
 from imclass.data.convert import convert
 from imclass.data.dataset import LabelOptions, open_data, open_images

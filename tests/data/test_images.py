@@ -1,31 +1,9 @@
-import io
-import struct
-import zlib
-
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import colour_image
+from tests.helpers import colour_image, jpeg_bytes, png_header_only
 
 from imclass.data.images import UnreadableImage, is_image_file, load_rgb
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height: a decompression bomb without the payload."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
-
-
-def jpeg_bytes(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(

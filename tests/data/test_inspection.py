@@ -1,8 +1,7 @@
 import shutil
 
 import pytest
-from tests.conftest import colour_image, make_image_folder
-from tests.data.test_images import jpeg_bytes, png_header_only
+from tests.helpers import colour_image, jpeg_bytes, make_image_folder, png_header_only
 
 from imclass.data.dataset import open_data
 from imclass.data.dedup import find_duplicates

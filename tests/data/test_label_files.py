@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from tests.conftest import colour_image, make_image_folder
+from tests.helpers import colour_image, make_image_folder
 
 from imclass.data.convert import convert
 from imclass.data.dataset import LabelOptions, open_data

@@ -1,6 +1,6 @@
 import numpy as np
 import torch
-from tests.conftest import make_image_folder
+from tests.helpers import image_set, make_image_folder
 
 from imclass.data.dataset import open_data
 from imclass.data.preview import CAPTION, augment_grid, pick_images
@@ -16,8 +16,6 @@ def test_grid_has_a_row_per_image_and_a_column_per_version(tmp_path):
 
 
 def test_picked_images_cover_every_class():
-    from tests.data.test_split import image_set
-
     picked = pick_images(image_set([0] * 10 + [1] * 10 + [2] * 2), 6, seed=0)
     assert sorted(i // 10 for i in picked) == [0, 0, 1, 1, 2, 2]
 

@@ -3,9 +3,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.conftest import make_image_folder
+from tests.helpers import image_set, make_image_folder
 
-from imclass.data.dataset import ImageSet, open_data
+from imclass.data.dataset import open_data
 from imclass.data.split import (
     group_by_name,
     group_by_pattern,
@@ -14,11 +14,6 @@ from imclass.data.split import (
     write_split_file,
 )
 from imclass.errors import DataError
-
-
-def image_set(labels, names=None) -> ImageSet:
-    names = names or [f"img_{i}.jpg" for i in range(len(labels))]
-    return ImageSet(tuple(Path("/d") / n for n in names), tuple(labels))
 
 
 @pytest.mark.parametrize("share", [0.2, 0.25, 0.5])
@@ -101,8 +96,6 @@ def test_per_class_draws_are_nested_and_leave_validation_alone():
 
 
 def test_split_file_round_trips_through_open_data(tmp_path):
-    from tests.conftest import make_image_folder
-
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=10)
     source = open_data(data)
     plan = plan_split(source.all_images(), source.classes, valid=0.2, seed=0)

@@ -1,7 +1,7 @@
 import re
 
 import numpy as np
-from tests.conftest import make_image_folder
+from tests.helpers import make_image_folder
 
 from imclass.evaluate.evaluator import write_evaluation
 from imclass.models.run_dir import RunDirectory

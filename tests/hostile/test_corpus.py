@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import scene
+from tests.helpers import scene
 
 LONG_NAME = "l" * 251 + ".png"  # 255 bytes: the most one name may have on ext4
 NOT_UTF8 = os.fsdecode(b"caf\xe9.png")
@@ -130,7 +130,13 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("name", COMMANDS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow) if name == "train" else name  # real training
+        for name in COMMANDS
+    ],
+)
 def test_every_command_runs_over_the_corpus_touching_nothing(corpus, tmp_path, name):
     arguments, expected, decodes = COMMANDS[name]
     before = snapshot(corpus.parent)

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from tests.conftest import colour_image
+from tests.helpers import colour_image
 
 from imclass import ImageClassifier
 from imclass.errors import DataError

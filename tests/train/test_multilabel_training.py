@@ -6,10 +6,12 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from tests.conftest import CLASS_COLOURS
-from tests.test_cli import run_cli
+from tests.helpers import CLASS_COLOURS, invoke
 
 from imclass import ImageClassifier
+
+# Every test here uses one real training (30 head epochs on 60 composites: ~15 s on a CPU).
+pytestmark = pytest.mark.slow
 
 COLOURS = list(CLASS_COLOURS)
 
@@ -105,8 +107,8 @@ def test_predict_gives_every_label_above_its_threshold(trained, composites, tmp_
     assert {"blue", "red"} <= set(predicted[0]) and "green" in predicted[1]
     blue, green, red = probs[0]
     assert min(blue, red) > green  # the colours shown outrank the one not shown
-    result = run_cli("predict", trained.run_dir_, tmp_path / "blue_red.png", "--format", "json")
-    assert result.returncode == 0, result.stderr
+    result = invoke("predict", trained.run_dir_, tmp_path / "blue_red.png", "--format", "json")
+    assert result.exit_code == 0, result.exception or result.stderr
     from_cli = json.loads(result.stdout)[0]["predictions"]
     assert sorted(p["class"] for p in from_cli) == sorted(expected[0])
     assert [p["probability"] for p in from_cli] == sorted(
@@ -115,8 +117,8 @@ def test_predict_gives_every_label_above_its_threshold(trained, composites, tmp_
 
 
 def test_evaluate_on_a_labels_file(trained, composites, tmp_path):
-    result = run_cli("evaluate", trained.run_dir_, composites / "labels.csv", "--out", tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = invoke("evaluate", trained.run_dir_, composites / "labels.csv", "--out", tmp_path)
+    assert result.exit_code == 0, result.exception or result.stderr
     assert "exact match" in result.stdout
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["n_images"] == 60 and metrics["exact_match"] >= 0.75

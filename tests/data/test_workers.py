@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from tests.conftest import make_image_folder, scene
+from tests.helpers import make_image_folder, scene
 
 from imclass.data.dataset import ImageSet
 from imclass.data.inspection import read_header

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 from safetensors.torch import load_file
-from tests.conftest import colour_image, make_image_folder
-from tests.data.test_images import jpeg_bytes, png_header_only
+from tests.helpers import colour_image, jpeg_bytes, make_image_folder, png_header_only
 
 from imclass import ImageClassifier, TrainConfig
-from imclass.errors import ConfigError
 from imclass.progress import Reporter
 from imclass.train.run import train_run
+
+# Every test here trains the real backbone (a few seconds to a minute each on a CPU).
+pytestmark = pytest.mark.slow
 
 TINY = dict(image_size=64, head_epochs=4, epochs=1, batch_size=8, workers=0)
 BAD_FILES = {
@@ -161,22 +162,6 @@ def test_unreadable_file_in_predict_is_a_nan_row_not_a_crash(trained):
     assert clf.predict([data / "red" / "zero.jpg"]) == [None]
 
 
-def test_unfitted_classifier_says_so():
-    from imclass.errors import NotFittedError
-
-    with pytest.raises(NotFittedError, match="not fitted"):
-        ImageClassifier().predict(["x.png"])
-
-
-def test_invalid_parameter_message_names_it():
-    with pytest.raises(
-        ConfigError, match=r"The 'lr' parameter of train must be a float in \(0, 1\]. Got -3"
-    ):
-        TrainConfig(lr=-3)
-    with pytest.raises(ConfigError, match="Did you mean 'photo'"):
-        TrainConfig(augment="phot")
-
-
 def checkpoint_epochs(path) -> int:
     try:
         with safe_open(str(path), framework="pt") as handle:
@@ -198,7 +183,6 @@ def imclass(*args, **kwargs):
     )
 
 
-@pytest.mark.slow
 def test_killed_training_resumes_to_the_same_result(tmp_path):
     data = make_image_folder(tmp_path / "data", ("red", "blue", "green"), per_class=24)
     common = [
