@@ -31,8 +31,9 @@ from imclass.data.split import train_valid_sets  # noqa: E402
 from imclass.inference.device import use_all_cores  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 from imclass.train.config import TrainConfig  # noqa: E402
-from imclass.train.loop import LrSchedule, finetune_epoch  # noqa: E402
+from imclass.train.loop import finetune_epoch  # noqa: E402
 from imclass.train.resolve import resolve
+from imclass.train.schedule import LrSchedule  # noqa: E402
 from imclass.train.trainer import Trainer  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -8,7 +8,8 @@ from torch import nn
 
 from imclass.data.loader import Batch
 from imclass.inference.device import pieces
-from imclass.train.loop import LrSchedule, finetune_epoch, train_keeping_batchnorm_statistics
+from imclass.train.loop import finetune_epoch, train_keeping_batchnorm_statistics
+from imclass.train.schedule import LrSchedule
 from imclass.train.task import SingleLabel
 
 CPU = torch.device("cpu")

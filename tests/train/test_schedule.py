@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from imclass.train.loop import LrSchedule
-from imclass.train.schedule import warmup_cosine
+from imclass.train.schedule import LrSchedule, warmup_cosine
 
 PEAK, TOTAL, WARMUP = 0.1, 20, 4
 

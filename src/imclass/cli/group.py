@@ -20,8 +20,9 @@ class ImclassGroup(click.Group):
 
     def invoke(self, ctx):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet, if TensorFlow is installed
-        signal.signal(signal.SIGTERM, _raise_interrupt)
-        _print_names_safely()
+        # while a command runs: a program (or test) that calls the CLI gets its own back after
+        terminate = signal.signal(signal.SIGTERM, _raise_interrupt)
+        errors = _print_names_safely()
         shown = warnings.showwarning
         warnings.showwarning = _warning_line  # only while a command runs: library users keep theirs
         try:
@@ -41,6 +42,8 @@ class ImclassGroup(click.Group):
             ctx.exit(130)
         finally:
             warnings.showwarning = shown
+            signal.signal(signal.SIGTERM, terminate)
+            _restore_errors(errors)
 
 
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
@@ -52,12 +55,20 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _print_names_safely() -> None:
+def _print_names_safely() -> dict:
     """A file name that is not UTF-8 (surrogate-escaped by Python) prints as backslash escapes
-    instead of stopping the command with UnicodeEncodeError."""
+    instead of stopping the command with UnicodeEncodeError. Returns what to restore."""
+    before = {}
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
+            before[stream] = stream.errors
             stream.reconfigure(errors="backslashreplace")
+    return before
+
+
+def _restore_errors(before: dict) -> None:
+    for stream, errors in before.items():
+        stream.reconfigure(errors=errors)
 
 
 def _os_error_line(error: OSError) -> str:

@@ -10,7 +10,7 @@ from torch import nn
 
 from imclass.inference.batches import Outputs
 from imclass.inference.device import autocast, pieces, to_device
-from imclass.train.schedule import set_learning_rates, warmup_cosine
+from imclass.train.schedule import LrSchedule
 
 
 def joined(first: Outputs, second: Outputs, offset: int) -> Outputs:
@@ -34,21 +34,6 @@ class EpochStats:
     @property
     def images_per_s(self) -> float:
         return self.images / max(self.seconds, 1e-9)
-
-
-@dataclass
-class LrSchedule:
-    """Per-group base rates with warm-up + cosine over the steps of one phase."""
-
-    base_rates: list[float]
-    total_steps: int
-    warmup_steps: int
-    step: int = 0
-
-    def apply(self, optimizer: torch.optim.Optimizer) -> None:
-        multiplier = warmup_cosine(self.step, self.total_steps, self.warmup_steps)
-        set_learning_rates(optimizer, self.base_rates, multiplier)
-        self.step += 1
 
 
 def train_keeping_batchnorm_statistics(model: nn.Module) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int) -> float:
@@ -18,3 +19,18 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int) -> float:
 def set_learning_rates(optimizer, base_rates: list[float], multiplier: float) -> None:
     for group, base in zip(optimizer.param_groups, base_rates, strict=True):
         group["lr"] = base * multiplier
+
+
+@dataclass
+class LrSchedule:
+    """Per-group base rates with warm-up + cosine over the steps of one phase."""
+
+    base_rates: list[float]
+    total_steps: int
+    warmup_steps: int
+    step: int = 0
+
+    def apply(self, optimizer) -> None:
+        multiplier = warmup_cosine(self.step, self.total_steps, self.warmup_steps)
+        set_learning_rates(optimizer, self.base_rates, multiplier)
+        self.step += 1

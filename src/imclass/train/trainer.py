@@ -36,9 +36,10 @@ from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
 from imclass.train.calibration import fit_temperature
-from imclass.train.loop import EpochStats, LrSchedule, finetune_epoch, head_epoch, joined
+from imclass.train.loop import EpochStats, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
 from imclass.train.resolve import Resolved
+from imclass.train.schedule import LrSchedule
 from imclass.train.task import make_task
 
 START = "finetune_start."  # checkpoint tensors: phase 2's starting weights

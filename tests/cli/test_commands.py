@@ -1,5 +1,5 @@
 """The command line as a user meets it: one-line errors, exit codes, real output files. Run in
-this process; tests/test_hostile_cli.py keeps real processes where only a process shows it."""
+this process; tests/cli/test_hostile.py keeps real processes where only a process shows it."""
 
 import builtins
 import json
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.helpers import invoke, make_image_folder, one_error_line
 
 from imclass.__main__ import run
 from imclass.cli import main
-from tests.helpers import invoke, make_image_folder, one_error_line
 
 
 @pytest.mark.parametrize(
@@ -99,11 +99,16 @@ def test_models_lists_the_offline_default():
     assert "default" in line and "yes" in line and "260" in line
 
 
-def test_the_cli_puts_back_the_warning_printer_it_replaces():
-    """One-line warnings while a command runs, no lasting change for a program calling it."""
+def test_the_cli_puts_back_the_warning_printer_and_the_sigterm_handler_it_replaces():
+    """One-line warnings and kill -> "interrupted" while a command runs, no lasting change for
+    a program calling it."""
+    import signal
+
     before = warnings.showwarning
+    terminate = signal.getsignal(signal.SIGTERM)
     assert CliRunner().invoke(main, ["models"]).exit_code == 0
     assert warnings.showwarning is before
+    assert signal.getsignal(signal.SIGTERM) is terminate
 
 
 def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130(monkeypatch, capsys):
@@ -117,5 +122,5 @@ def test_ctrl_c_while_the_cli_loads_is_one_line_and_exit_130(monkeypatch, capsys
     with pytest.raises(SystemExit) as stopped:
         run()
     assert stopped.value.code == 130 and capsys.readouterr().err == "interrupted\n"
-    pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
     assert '\nimclass = "imclass.__main__:run"\n' in pyproject  # the installed command

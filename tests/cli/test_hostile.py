@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from tests.helpers import (
     as_a_user,
     colour_image,

@@ -7,7 +7,6 @@ import shutil
 
 import pytest
 from PIL import Image
-
 from tests.helpers import colour_image, crashed, invoke, make_image_folder, one_error_line, scene
 
 
