@@ -241,3 +241,13 @@ def test_a_damaged_checkpoint_is_one_clear_error(tmp_path):
     directory.checkpoint_path.write_bytes(b"not a safetensors file")
     with pytest.raises(RunDirError, match="unreadable checkpoint"):
         directory.read_checkpoint()
+
+
+def test_a_model_json_from_before_the_head_was_named_head_still_reads(tmp_path):
+    directory = RunDirectory(tmp_path / "run")
+    directory.write_spec(spec_of())
+    written = json.loads(directory.spec_path.read_text())
+    assert written["head"] == CLASS_ATTENTION and "global_pool" not in written
+    written["global_pool"] = written.pop("head")  # as imclass wrote it before
+    directory.spec_path.write_text(json.dumps(written))
+    assert directory.read_spec().head == CLASS_ATTENTION

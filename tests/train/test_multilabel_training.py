@@ -61,7 +61,7 @@ def test_multilabel_is_detected_and_thresholds_are_stored(trained):
     spec = json.loads((trained.run_dir_ / "model.json").read_text())
     assert spec["multilabel"] is True and spec["classes"] == ["blue", "green", "red"]
     # the multi-label defaults: the stronger offline backbone under a class-attention head
-    assert spec["architecture"] == "tf_efficientnet_lite2" and spec["global_pool"] == "csra"
+    assert spec["architecture"] == "tf_efficientnet_lite2" and spec["head"] == "csra"
     assert len(spec["thresholds"]) == 3 and all(0 < t < 1 for t in spec["thresholds"])
     metrics = json.loads((trained.run_dir_ / "metrics.json").read_text())
     assert metrics["multilabel"] and metrics["thresholds"] == spec["thresholds"]

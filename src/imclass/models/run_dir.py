@@ -58,7 +58,7 @@ class ModelSpec:
     preprocessing: Preprocessing
     multilabel: bool = False
     thresholds: tuple[float, ...] | None = None  # multi-label: per class, on probabilities
-    global_pool: str = "avg"  # the head (models/heads.py): "avg" timm's own, "csra" multi-label
+    head: str = "avg"  # models/heads.py: "avg" timm's pooling and linear layer, "csra" multi-label
     temperature: float = 1.0  # logits are divided by it before softmax/sigmoid (calibration)
     flip_tta: bool = False  # logits are the mean of the image's and its mirror image's
 
@@ -70,7 +70,7 @@ class ModelSpec:
             "classes": list(self.classes),
             "multilabel": self.multilabel,
             "thresholds": list(self.thresholds) if self.thresholds else None,
-            "global_pool": self.global_pool,
+            "head": self.head,
             "temperature": self.temperature,
             "flip_tta": self.flip_tta,
             **{
@@ -95,7 +95,7 @@ class ModelSpec:
             pre,
             bool(data["multilabel"]),
             tuple(map(float, thresholds)) if thresholds else None,
-            data.get("global_pool", "avg"),
+            data.get("head", data.get("global_pool", "avg")),  # older files: global_pool
             float(data.get("temperature", 1.0)),
             bool(data.get("flip_tta", False)),
         )
@@ -185,9 +185,7 @@ class RunDirectory:
         # the random initialisation is overwritten: drawn from a fork, it leaves the caller's
         # random stream as it was
         with torch.random.fork_rng(devices=[]):
-            model = build_model(
-                spec.architecture, len(spec.classes), spec.global_pool, pretrained=False
-            )
+            model = build_model(spec.architecture, len(spec.classes), spec.head, pretrained=False)
         try:
             model.load_state_dict(load_file(str(path)))
         except (SafetensorError, RuntimeError, OSError) as error:

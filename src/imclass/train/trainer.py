@@ -151,7 +151,7 @@ class Trainer:
             self.train_set.labels + self.valid_set.labels,
         )
         self.valid_set = ImageSet((), ())
-        fresh = build_model(self.spec.architecture, len(self.spec.classes), self.spec.global_pool)
+        fresh = build_model(self.spec.architecture, len(self.spec.classes), self.spec.head)
         self.model = prepare(fresh, self.device)
 
     @contextmanager
