@@ -344,20 +344,7 @@ def downsize(source, target, max_megapixels, max_side, report, overwrite, **sett
 @click.option("--out", type=PATH, required=True, help="split.csv to write")
 @overwrite_option
 @data_options
-def split(
-    data,
-    strategy,
-    valid,
-    test,
-    seed,
-    group_by,
-    group_pattern,
-    per_class,
-    ignore_duplicates,
-    out,
-    overwrite,
-    **settings,
-):
+def split(data, ignore_duplicates, out, overwrite, **settings):
     """Write a split file (path,label,split,group) that train and evaluate accept."""
     from imclass.data.dataset import open_data
     from imclass.data.split import split_data_set, write_split_file
@@ -365,17 +352,12 @@ def split(
     source = open_data(data, label_options(settings))
     check_output(out, data_inputs(source), overwrite=overwrite)
     warn_skipped(source)
+    # what is left of settings: strategy, valid, test, seed, group_by, group_pattern, per_class
     plan, duplicate_groups = split_data_set(
         source.all_images(),
         source.classes,
-        strategy=strategy,
-        valid=valid,
-        test=test,
-        seed=seed,
-        group_by=group_by,
-        group_pattern=group_pattern,
-        per_class=per_class,
         keep_duplicates_together=not ignore_duplicates,
+        **settings,
     )
     write_split_file(plan, out)
     table = Table("class", "train", "valid", "test")

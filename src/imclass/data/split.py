@@ -107,18 +107,15 @@ def split_data_set(
     images: ImageSet,
     classes,
     *,
-    strategy: str = "stratified",
-    valid: float = 0.2,
-    test: float = 0.0,
-    seed: int = 0,
     group_by: str = "name",
     group_pattern: str | None = None,
-    per_class: int | None = None,
     keep_duplicates_together: bool = True,
+    **plan_options,
 ) -> tuple[SplitPlan, int]:
-    """`imclass split`: the plan, with exact duplicates on one side unless asked otherwise, and
-    how many duplicate groups were kept together. group_by: 'name' (the file name less its frame
-    number) or 'folder'; group_pattern, when given, wins over it."""
+    """`imclass split`: plan_split with exact duplicates on one side unless asked otherwise;
+    returns the plan and how many duplicate groups were kept together. group_by: 'name' (the
+    file name less its frame number) or 'folder'; group_pattern, when given, wins over it.
+    plan_options: plan_split's strategy, valid, test, seed and per_class."""
     from imclass.data.dedup import find_duplicates
 
     together = []
@@ -132,17 +129,7 @@ def split_data_set(
         group_of = GROUP_BY[group_by]
     else:
         raise invalid_parameter("group_by", "split", " or ".join(map(repr, GROUP_BY)), group_by)
-    plan = plan_split(
-        images,
-        classes,
-        strategy=strategy,
-        valid=valid,
-        test=test,
-        seed=seed,
-        group_of=group_of,
-        together=together,
-        per_class=per_class,
-    )
+    plan = plan_split(images, classes, group_of=group_of, together=together, **plan_options)
     return plan, len(together)
 
 
