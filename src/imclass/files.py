@@ -146,3 +146,10 @@ def write_json(target: Path | str, value) -> None:
 
 def read_json(path: Path | str):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def cache_key(path: Path | str) -> bytes:
+    """How every cache of imclass's (hashes, decoded images) names a file: its path made
+    absolute, as bytes (UTF-8 or not), links not followed, so a link is its own entry. The
+    caches pair it with the file's size and modification time, which do follow links."""
+    return os.fsencode(os.path.abspath(path))

@@ -46,3 +46,13 @@ def test_report_is_one_self_contained_file_with_every_section(tmp_path):
     wrong = int((probs.argmax(1) != labels).sum())
     assert text.count("<figure>") == min(wrong, 24)
     assert out.read_metrics() == metrics and metrics["n_images"] == 12
+
+
+def test_both_reports_summarise_with_one_table_of_figures():
+    from imclass.evaluate.html_parts import figures_table
+
+    table = figures_table({"exact_match": 0.8, "top-3 accuracy": 1.0, "<b>": 0.5}, 12)
+    assert "<tr><td>exact match</td><td>0.8000</td></tr>" in table
+    assert "<tr><td>top-3 accuracy</td><td>1.0000</td></tr>" in table
+    assert "&lt;b&gt;" in table and "<b>" not in table  # names are escaped
+    assert table.endswith("<tr><td>images</td><td>12</td></tr></table>")

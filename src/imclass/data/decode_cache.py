@@ -10,7 +10,6 @@ with one CacheWarning: the cache only ever saves time, it never stops training.
 from __future__ import annotations
 
 import hashlib
-import os
 import statistics
 import warnings
 from pathlib import Path
@@ -19,7 +18,7 @@ from PIL import Image
 
 from imclass.data.hashing import CacheWarning, cache_dir
 from imclass.data.images import load_rgb, open_image
-from imclass.files import atomic_path
+from imclass.files import atomic_path, cache_key
 
 QUALITY = 95
 CROP_HEADROOM = 1.75  # RandomResizedCrop keeps >= 35 % of the area: 1 / sqrt(0.35) = 1.7
@@ -41,7 +40,7 @@ class DecodeCache:
     def entry(self, path: Path) -> Path:
         stat = path.stat()
         stamp = f"|{stat.st_size}|{stat.st_mtime_ns}|{self.side}"
-        key = os.fsencode(path.resolve()) + stamp.encode()  # the name's bytes, UTF-8 or not
+        key = cache_key(path) + stamp.encode()
         digest = hashlib.blake2b(key, digest_size=16).hexdigest()
         return self.folder / digest[:2] / f"{digest}.jpg"
 

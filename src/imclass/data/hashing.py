@@ -21,6 +21,7 @@ from PIL import Image
 
 from imclass.data.images import eight_bit, failure_reason, open_image
 from imclass.data.workers import parallel_map
+from imclass.files import cache_key
 
 HASH_SIZE = 16
 HASH_BYTES = HASH_SIZE * HASH_SIZE // 8
@@ -84,7 +85,7 @@ class HashCache:
         return found
 
     def store(self, hashes: dict[Path, bytes], kind: str) -> None:
-        rows = [(_key(p), kind, *stamp, d) for p, d in hashes.items() if (stamp := _stamp(p))]
+        rows = [(cache_key(p), kind, *stamp, d) for p, d in hashes.items() if (stamp := _stamp(p))]
         try:
             if self.db:
                 with self.db:
@@ -98,7 +99,7 @@ class HashCache:
             return None
         return self.db.execute(
             "SELECT hash FROM dhash WHERE path=? AND kind=? AND size=? AND mtime_ns=?",
-            (_key(path), kind, *stamp),
+            (cache_key(path), kind, *stamp),
         ).fetchone()
 
     def _open(self) -> sqlite3.Connection | None:
@@ -149,10 +150,6 @@ class HashCache:
 
     def _warn(self, problem: str) -> None:
         warnings.warn(f"hash cache {self.path} {problem}", CacheWarning, stacklevel=3)
-
-
-def _key(path: Path) -> bytes:
-    return os.fsencode(os.path.abspath(path))
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

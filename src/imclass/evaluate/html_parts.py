@@ -55,3 +55,12 @@ def page(title: str, sections: list[tuple[str, str, str]]) -> str:
         f"</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
         f"</body></html>\n"
     )
+
+
+def figures_table(figures: dict[str, float], n_images: int) -> str:
+    """The report's summary: one row per figure (name with spaces, value to 4 places)."""
+    cells = "".join(
+        f"<tr><td>{html.escape(name.replace('_', ' '))}</td><td>{value:.4f}</td></tr>"
+        for name, value in figures.items()
+    )
+    return f"<table>{cells}<tr><td>images</td><td>{n_images}</td></tr></table>"

@@ -7,7 +7,7 @@ import html
 import numpy as np
 
 from imclass.evaluate import plots
-from imclass.evaluate.html_parts import figure_card, image_tag
+from imclass.evaluate.html_parts import figure_card, figures_table, image_tag
 from imclass.evaluate.multilabel import threshold_curves
 from imclass.inference.decisions import decide
 
@@ -32,12 +32,8 @@ def multilabel_sections(metrics: dict, targets, probs, paths) -> list[tuple[str,
 
 def _summary(metrics: dict) -> str:
     names = ("exact_match", "hamming_accuracy", "micro_f1", "macro_f1", "mAP")
-    cells = "".join(
-        f"<tr><td>{n.replace('_', ' ')}</td><td>{metrics[n]:.4f}</td></tr>"
-        for n in names
-        if metrics[n] is not None
-    )
-    return f"<table>{cells}<tr><td>images</td><td>{metrics['n_images']}</td></tr></table>"
+    figures = {n: metrics[n] for n in names if metrics[n] is not None}
+    return figures_table(figures, metrics["n_images"])
 
 
 def _per_label(metrics: dict) -> str:

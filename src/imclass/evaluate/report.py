@@ -8,21 +8,16 @@ from pathlib import Path
 import numpy as np
 
 from imclass.evaluate import plots
-from imclass.evaluate.html_parts import figure_card, image_tag, page
+from imclass.evaluate.html_parts import figure_card, figures_table, image_tag, page
 from imclass.files import write_text
 from imclass.inference.decisions import decide
 
 
 def _summary(metrics: dict) -> str:
     names = ("accuracy", "balanced_accuracy", "macro_f1", "log_loss", "expected_calibration_error")
-    cells = "".join(
-        f"<tr><td>{n.replace('_', ' ')}</td><td>{metrics[n]:.4f}</td></tr>" for n in names
-    )
-    cells += "".join(
-        f"<tr><td>top-{k} accuracy</td><td>{v:.4f}</td></tr>"
-        for k, v in metrics["top_k_accuracy"].items()
-    )
-    return f"<table>{cells}<tr><td>images</td><td>{metrics['n_images']}</td></tr></table>"
+    figures = {n: metrics[n] for n in names}
+    figures |= {f"top-{k} accuracy": v for k, v in metrics["top_k_accuracy"].items()}
+    return figures_table(figures, metrics["n_images"])
 
 
 def _per_class(metrics: dict, ap: dict, auc: dict) -> str:

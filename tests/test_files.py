@@ -1,0 +1,28 @@
+"""files.py: the one cache-key policy both caches (hashes, decoded images) use."""
+
+import os
+
+from imclass.data.decode_cache import DecodeCache
+from imclass.files import cache_key
+
+
+def test_a_cache_key_is_the_absolute_path_and_a_link_is_its_own_entry(tmp_path, monkeypatch):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"not read")
+    link = tmp_path / "link.jpg"
+    link.symlink_to(photo)
+    monkeypatch.chdir(tmp_path)
+    assert cache_key("photo.jpg") == cache_key(photo) == os.fsencode(str(photo))
+    assert cache_key(link) != cache_key(photo)
+    name = os.fsdecode(b"caf\xe9.jpg")  # not UTF-8: still a key, byte for byte
+    assert cache_key(tmp_path / name) == os.fsencode(str(tmp_path)) + b"/caf\xe9.jpg"
+
+
+def test_the_decode_cache_follows_the_same_policy(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"not read")
+    link = tmp_path / "link.jpg"
+    link.symlink_to(photo)
+    cache = DecodeCache(64, tmp_path / "cache")
+    assert cache.entry(link) != cache.entry(photo)  # as the hash cache keys them
+    assert cache.entry(photo) == cache.entry(tmp_path / "." / "photo.jpg")
