@@ -251,3 +251,43 @@ def test_a_model_json_from_before_the_head_was_named_head_still_reads(tmp_path):
     written["global_pool"] = written.pop("head")  # as imclass wrote it before
     directory.spec_path.write_text(json.dumps(written))
     assert directory.read_spec().head == CLASS_ATTENTION
+
+
+def test_predictions_round_trip_with_labels_as_indices_or_sets(tmp_path):
+    directory = RunDirectory(tmp_path)
+    classes = ("cat", "red fox", "dog")
+    probs = [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]]
+    directory.write_predictions(
+        ["a.jpg", "b c.jpg"], ["cat", "red fox"], ["cat", "dog"], probs, classes
+    )
+    read = directory.read_predictions()
+    assert len(read) == 2 and read.classes == classes
+    assert read.paths == ("a.jpg", "b c.jpg") and read.predicted == ("cat", "dog")
+    assert read.probs.tolist() == probs
+    assert read.label_indices().tolist() == [0, 1]
+    directory.write_predictions(
+        ["a.jpg", "b.jpg"], ["cat dog", ""], ["cat", "dog"], probs, ("cat", "fox", "dog")
+    )
+    assert directory.read_predictions().label_matrix().tolist() == [
+        [True, False, True],
+        [False, False, False],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "an empty file"),
+        ("path,label,score\n", "is not path, label, predicted"),
+        ("path,label,predicted,p_a,p_b\nx.jpg,a,a,0.5\n", "a row without 5 fields"),
+        ("path,label,predicted,p_a,p_b\nx.jpg,a,a,0.5,high\n", "could not convert"),
+        ("path,label,predicted,p_a,p_b\nx.jpg,zebra,a,0.5,0.5\n", "'zebra' are not among"),
+    ],
+)
+def test_missing_or_damaged_predictions_are_named(tmp_path, text, reason):
+    directory = RunDirectory(tmp_path)
+    with pytest.raises(RunDirError, match="no predictions"):
+        directory.read_predictions()
+    directory.predictions_path.write_text(text)
+    with pytest.raises(RunDirError, match=f"unreadable predictions .*{reason}"):
+        directory.read_predictions()

@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import yaml
 from safetensors import SafetensorError, safe_open
@@ -123,6 +124,37 @@ class Checkpoint:
         model.load_state_dict(_with_prefix(self.tensors, "model."))
         if optimizer is not None and "optimizer" in self.state:
             optimizer.load_state_dict(_join_optimizer(self.state["optimizer"], self.tensors))
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """predictions.csv as read: row i is one scored image. Labels are text as written (a
+    multi-label row joins its labels with spaces); probs holds every class's probability."""
+
+    paths: tuple[str, ...]
+    labels: tuple[str, ...]
+    predicted: tuple[str, ...]
+    probs: np.ndarray  # (N, C) float64
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def label_indices(self) -> np.ndarray:
+        """(N,) the class index of each row's label (single-label)."""
+        index = self._index()
+        return np.array([index[label] for label in self.labels], dtype=int)
+
+    def label_matrix(self) -> np.ndarray:
+        """(N, C) bool: row i marks the labels of image i (multi-label)."""
+        index = self._index()
+        matrix = np.zeros(self.probs.shape, dtype=bool)
+        for row, labels in enumerate(self.labels):
+            matrix[row, [index[label] for label in labels.split()]] = True
+        return matrix
+
+    def _index(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.classes)}
 
 
 def _file(name: str) -> property:
@@ -251,6 +283,20 @@ class RunDirectory:
             writer.writerow([str(row[0]), row[1], row[2], *(f"{p:.6f}" for p in row[3])])
         write_text(self.predictions_path, buffer.getvalue())
 
+    def read_predictions(self) -> Predictions:
+        """What write_predictions wrote; a missing or damaged file is a RunDirError."""
+        path = self.predictions_path
+        if not path.is_file():
+            raise RunDirError(f"{self.path}: no predictions ({PREDICTIONS_FILE} is missing)")
+        try:
+            with path.open(newline="", encoding="utf-8", errors="surrogateescape") as handle:
+                table = list(csv.reader(handle))
+            if not table:
+                raise ValueError("an empty file")
+            return _predictions(table[0], table[1:])
+        except (ValueError, KeyError) as error:
+            raise RunDirError(f"{path}: unreadable predictions ({error})") from None
+
     def write_checkpoint(
         self,
         state: dict,
@@ -290,6 +336,31 @@ class RunDirectory:
 
     def remove_checkpoint(self) -> None:
         self.checkpoint_path.unlink(missing_ok=True)
+
+
+def _predictions(header: list[str], rows: list[list[str]]) -> Predictions:
+    if header[:3] != ["path", "label", "predicted"] or not all(
+        name.startswith("p_") for name in header[3:]
+    ):
+        raise ValueError(f"the header {header[:4]} is not path, label, predicted, p_<class>...")
+    classes = tuple(name[2:] for name in header[3:])
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"a row without {len(header)} fields")
+    known = set(classes)
+    # a class name may hold a space; a multi-label row joins its labels with spaces
+    unknown = sorted(
+        row[1] for row in rows if row[1] not in known and not set(row[1].split()) <= known
+    )
+    if unknown:
+        raise ValueError(f"label(s) {', '.join(map(repr, unknown[:3]))} are not among the classes")
+    probs = np.array([[float(p) for p in row[3:]] for row in rows], dtype=np.float64)
+    return Predictions(
+        tuple(row[0] for row in rows),
+        tuple(row[1] for row in rows),
+        tuple(row[2] for row in rows),
+        probs.reshape(len(rows), len(classes)),
+        classes,
+    )
 
 
 def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
