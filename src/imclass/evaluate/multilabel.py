@@ -106,20 +106,27 @@ def multilabel_metrics(targets, probs, classes, thresholds) -> dict:
 
 
 def _label_figures(truth, prob, predicted, threshold) -> dict:
-    tp = int(np.sum(predicted & (truth == 1)))
-    fp = int(np.sum(predicted & (truth == 0)))
-    fn = int(np.sum(~predicted & (truth == 1)))
-    tn = int(np.sum(~predicted & (truth == 0)))
     informative = 0 < truth.sum() < len(truth)
     return {
-        "precision": tp / (tp + fp) if tp + fp else 0.0,
-        "recall": tp / (tp + fn) if tp + fn else 0.0,
-        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
+        **label_counts(truth, predicted),
         "average_precision": float(skm.average_precision_score(truth, prob))
         if informative
         else None,
         "support": int(truth.sum()),
         "threshold": float(threshold),
+    }
+
+
+def label_counts(truth, predicted) -> dict:
+    """One label's outcomes (truth 0/1, predicted bool): tp, fp, fn, tn, and the precision,
+    recall and F1 they make (0 where undefined)."""
+    truth, predicted = np.asarray(truth) == 1, np.asarray(predicted, dtype=bool)
+    tp, fp = int(np.sum(predicted & truth)), int(np.sum(predicted & ~truth))
+    fn, tn = int(np.sum(~predicted & truth)), int(np.sum(~predicted & ~truth))
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0,
         "tp": tp,
         "fp": fp,
         "fn": fn,
