@@ -10,6 +10,8 @@ from imclass.errors import (
     OutputError,
     RunDirError,
     TrainingInterrupted,
+    UploadError,
+    UploadTooLargeError,
 )
 
 __all__ = [
@@ -23,6 +25,8 @@ __all__ = [
     "RunDirError",
     "TrainConfig",
     "TrainingInterrupted",
+    "UploadError",
+    "UploadTooLargeError",
     "__version__",
 ]
 

@@ -2,6 +2,8 @@
 
     ImclassError
      ├── DataError        a data set, image folder or split file that cannot be used
+     │    └── UploadError     bytes sent to be classified that are not an image imclass reads
+     │         └── UploadTooLargeError  more bytes than the limit
      ├── ConfigError      an invalid parameter value ("The 'lr' parameter of train must be ...")
      ├── ModelError       a backbone that does not exist or whose weights cannot be had
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
@@ -26,6 +28,14 @@ class ImclassError(Exception):
 
 class DataError(ImclassError):
     """A data set, image folder or split file that cannot be used."""
+
+
+class UploadError(DataError):
+    """Bytes sent to be classified (an upload, a webcam frame) that are not a readable image."""
+
+
+class UploadTooLargeError(UploadError):
+    """An upload over the size limit, refused before it is decoded."""
 
 
 class ConfigError(ImclassError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import threading
@@ -52,34 +53,48 @@ def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+# An image already in memory (an upload, a webcam frame) has no path; errors name it so.
+IN_MEMORY = "<in memory>"
+
+
 @contextmanager
-def open_image(path: Path | str) -> Iterator[Image.Image]:
-    """Image.open, safe in threads; an empty file, a file Pillow cannot open and a decompression
-    bomb (above MAX_PIXELS, refused before any pixel is decoded) raise UnreadableImage."""
+def open_image(source: Path | str | io.BytesIO) -> Iterator[Image.Image]:
+    """Image.open, safe in threads, of a file or of bytes in memory; an empty one, one Pillow
+    cannot open and a decompression bomb (above MAX_PIXELS, refused before any pixel is
+    decoded) raise UnreadableImage."""
+    name = _name(source)
     try:
-        if os.stat(path).st_size == 0:
-            raise UnreadableImage(path, "zero bytes")
+        if _byte_count(source) == 0:
+            raise UnreadableImage(name, "zero bytes")
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise UnreadableImage(path, f"decompression bomb refused ({error})") from None
+        raise UnreadableImage(name, f"decompression bomb refused ({error})") from None
     except READ_ERRORS as error:
-        raise UnreadableImage(path, failure_reason(error)) from None
+        raise UnreadableImage(name, failure_reason(error)) from None
     with image:
-        _refuse_bomb(Path(path), image)
+        _refuse_bomb(name, image)
         yield image
 
 
-def load_rgb(path: Path | str, *, min_size: int | None = None) -> Image.Image:
-    """Decode fully to 8-bit RGB with EXIF orientation applied.
+def _name(source: Path | str | io.BytesIO) -> Path:
+    return Path(IN_MEMORY if isinstance(source, io.BytesIO) else source)
+
+
+def _byte_count(source: Path | str | io.BytesIO) -> int:
+    return source.getbuffer().nbytes if isinstance(source, io.BytesIO) else os.stat(source).st_size
+
+
+def load_rgb(source: Path | str | io.BytesIO, *, min_size: int | None = None) -> Image.Image:
+    """Decode a file (or bytes in memory) fully to 8-bit RGB with EXIF orientation applied.
 
     With min_size, a JPEG is decoded at the smallest reduced scale whose shorter side is still
     at least min_size (Pillow's draft mode), which makes large photos several times cheaper.
     """
-    path = Path(path)
+    path = _name(source)
     try:
-        with open_image(path) as image:
+        with open_image(source) as image:
             if min_size and image.format == "JPEG":
                 image.draft("RGB", _draft_request(image.size, min_size))
             image.load()
