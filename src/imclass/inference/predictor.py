@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
+from PIL import Image
 
 from imclass.data.dataset import ImageSet
-from imclass.data.images import is_image_file
-from imclass.data.loader import make_loader
+from imclass.data.images import is_image_file, to_rgb
+from imclass.data.loader import Batch, collate, make_loader
 from imclass.data.transforms import eval_transform
 from imclass.errors import DataError
 from imclass.inference.batches import run_inference
@@ -71,11 +73,35 @@ class Predictor:
             reporter.warn(f"skipped {paths[row]}: {reason}")
         probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)
         if len(out.values):
-            values = probabilities(
-                out.values, multilabel=self.spec.multilabel, temperature=self.spec.temperature
-            )
-            probs[out.indices.numpy()] = values.numpy()
+            probs[out.indices.numpy()] = self._probabilities(out.values)
         return Probabilities(probs, np.sort(out.indices.numpy()), sorted(out.failures))
+
+    def predict_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(N, C) probabilities for pictures already in memory (a webcam frame, an upload that
+        data.uploads.decode_upload decoded), prepared as files are: model.json's transform,
+        flip TTA and temperature; any Pillow mode is made RGB as files are. Rows as for
+        probabilities(); top_k or above_thresholds turn them into answers."""
+        if not images:
+            return np.empty((0, len(self.spec.classes)), dtype=np.float32)
+        out = run_inference(
+            self.model, self._batches(images), self.device, _ignore, flip=self.spec.flip_tta
+        )
+        return self._probabilities(out.values)
+
+    def _batches(self, images: Sequence[Image.Image]) -> Iterator[Batch]:
+        transform = eval_transform(self.spec.preprocessing)
+        for start in range(0, len(images), self.batch_size):
+            chunk = images[start : start + self.batch_size]
+            yield collate([(transform(to_rgb(im)), 0, start + i) for i, im in enumerate(chunk)])
+
+    def _probabilities(self, logits: torch.Tensor) -> np.ndarray:
+        return probabilities(
+            logits, multilabel=self.spec.multilabel, temperature=self.spec.temperature
+        ).numpy()
+
+
+def _ignore(done: int) -> None:
+    """Progress of a pass nobody watches."""
 
 
 def expand_paths(inputs: list[Path | str]) -> list[Path]:
