@@ -51,12 +51,14 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """A bound socket, so a taken port is one error line before anything is read."""
+    """A listening socket, so a taken port is one error line before anything is read, and the
+    printed URL answers as soon as it is printed."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind((host, port))
+        listener.listen(128)  # from now on a browser's request waits for the server to start
     except OSError as error:
         listener.close()
         raise OSError(error.errno, f"cannot listen on {host}:{port} ({error.strerror})") from None
