@@ -28,26 +28,26 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
     from imclass.app import AppSettings, create_app
     from imclass.app.security import new_token
 
-    listener = _listen(host, port)  # the real port, when --port 0 asks for any free one
-    settings = AppSettings(
-        token=new_token(),
-        data=data,
-        labels=labels,
-        multilabel=multilabel,
-        classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
-        runs=tuple(runs),
-        runs_dir=runs_dir,
-        host=host,
-        port=listener.getsockname()[1],
-    )
-    web_app = create_app(settings)
-    shown = f"[{host}]" if ":" in host else host
-    stdout.print(f"imclass app: http://{shown}:{settings.port}/label?token={settings.token}")
-    if settings.labels_file is not None:
-        stdout.print(f"labels are saved to {settings.labels_file}")
-    sys.stdout.flush()
-    config = uvicorn.Config(web_app, log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[listener])
+    with _listen(host, port) as listener:  # the real port, when --port 0 asks for any free one
+        settings = AppSettings(
+            token=new_token(),
+            data=data,
+            labels=labels,
+            multilabel=multilabel,
+            classes=tuple(c.strip() for c in classes.split(",") if c.strip()),
+            runs=tuple(runs),
+            runs_dir=runs_dir,
+            host=host,
+            port=listener.getsockname()[1],
+        )
+        web_app = create_app(settings)
+        shown = f"[{host}]" if ":" in host else host
+        stdout.print(f"imclass app: http://{shown}:{settings.port}/label?token={settings.token}")
+        if settings.labels_file is not None:
+            stdout.print(f"labels are saved to {settings.labels_file}")
+        sys.stdout.flush()
+        config = uvicorn.Config(web_app, log_level="warning", access_log=False)
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 def _listen(host: str, port: int) -> socket.socket:
