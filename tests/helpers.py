@@ -128,3 +128,58 @@ def as_a_user(command: list[str]) -> list[str]:
     if shutil.which("setpriv") is None:
         pytest.skip("root ignores permissions; setpriv is needed to run as another user")
     return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+
+
+class AppServer:
+    """`imclass app DATA ARGS --port 0` as a real process (so a test can kill -9 it), with the
+    URL and token it printed. Use as a context manager; the process is killed on leaving."""
+
+    def __init__(self, data: Path, *args, timeout: float = 60):
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+        command = [sys.executable, "-m", "imclass", "app", str(data), "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        first = self._first_line(timeout)
+        if not first.startswith("imclass app: http://"):
+            self.kill()
+            raise AssertionError(f"the app did not start: {first}{self.process.stdout.read()}")
+        self.url = first.split(": ", 1)[1].strip()  # http://127.0.0.1:PORT/label?token=T
+        self.base = self.url.split("/label", 1)[0]
+        self.token = self.url.rsplit("token=", 1)[1]
+
+    def _first_line(self, timeout: float) -> str:
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                self.kill()
+                raise AssertionError(f"the app printed nothing in {timeout} s")
+        return self.process.stdout.readline()
+
+    def kill(self) -> None:
+        """SIGKILL: nothing in the app gets to run afterwards."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        self.process.stdout.close()
+
+    def __enter__(self) -> AppServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+
+
+def browser_or_skip():
+    """Playwright's Chromium: Debian's /usr/bin/chromium (no browser download); skips the test
+    with the reason when either is missing. Returns (playwright, browser); stop both after."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("needs /usr/bin/chromium (apt-get install chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip)")
+    playwright = sync_api.sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True
+    )
+    return playwright, browser

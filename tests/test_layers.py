@@ -1,5 +1,5 @@
 """The package's layers import downwards only: no cycle between data, models, inference,
-train, evaluate, the API (classifier, demo), the CLI and the package root."""
+train, evaluate, the API (classifier, demo), the web app, the CLI and the package root."""
 
 import ast
 from pathlib import Path
@@ -91,6 +91,21 @@ def test_evaluation_and_prediction_stand_below_training():
     graph = layer_graph()
     for lower in ("data", "models", "inference", "evaluate"):
         assert "train" not in graph.get(lower, set()), f"{lower} imports train"
+
+
+def test_the_app_stands_on_top_beside_the_cli():
+    """The web app may use every library layer; of the CLI only cli/app.py starts it."""
+    graph = layer_graph()
+    assert "app" in graph
+    assert "cli" not in graph["app"] and "root" not in graph["app"]
+    assert all("app" not in graph[layer] for layer in graph if layer != "cli")
+    users = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if any(layer_of(m) == "app" for m in imported_modules(path))
+        and path.relative_to(PACKAGE).parts[0] != "app"
+    )
+    assert users == ["cli/app.py"]
 
 
 def test_the_cycle_finder_finds_one():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from imclass.cli import data, demo, evaluate, predict, train
+from imclass.cli import app, data, demo, evaluate, predict, train
 from imclass.cli.group import ImclassGroup
 
 
@@ -18,6 +18,7 @@ from imclass.cli.group import ImclassGroup
         predict.models,
         demo.demo,
         *data.COMMANDS,
+        app.app,
     ],
 )
 @click.version_option(package_name="imclass")

@@ -1,0 +1,128 @@
+"""The Label page's JSON API: the images and their labels, the image files (original,
+display-size copy, thumbnail), one image's labels written at a time, undo, classes, progress.
+
+Every write answers only after the change is on disk (see imclass.app.labels).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from imclass.app.catalog import Catalog
+from imclass.app.labels import ChangeConflict, ImageLabel, LabelStore
+from imclass.app.previews import preview
+from imclass.data.images import UnreadableImage
+from imclass.errors import ConfigError
+
+router = APIRouter(prefix="/api", tags=["label"])
+
+
+class LabelWrite(BaseModel):
+    image: str = Field(description="the image's path relative to the data folder")
+    labels: list[str] = Field(default_factory=list, description="its classes ([] for none)")
+    exclude: bool = Field(False, description="ambiguous: left out of training")
+    seen: int | None = Field(None, description="the image's version the writer last saw")
+
+
+class UndoRequest(BaseModel):
+    seq: int = Field(description="the number of this tab's change to undo")
+
+
+class NewClass(BaseModel):
+    name: str
+
+
+def _parts(request: Request) -> tuple[Catalog, LabelStore]:
+    return request.app.state.catalog, request.app.state.labels
+
+
+@router.get("/images")
+def list_images(request: Request) -> dict:
+    """Every image with its labels, the classes in key order, and the progress counts."""
+    catalog, store = _parts(request)
+    classes, images, version = store.snapshot()
+    blank = ImageLabel()
+    rows = [{"path": name} | images.get(name, blank).as_json() for name in catalog.images]
+    return {
+        "classes": classes,
+        "multilabel": store.multilabel,
+        "version": version,
+        "labels_file": str(store.tsv),
+        "images": rows,
+        "progress": store.progress(catalog.images),
+    }
+
+
+@router.get("/images/{name:path}")
+def image_file(
+    request: Request, name: str, size: Literal["full", "display", "thumb"] = "display"
+) -> FileResponse:
+    """The image itself (full), a display-size copy, or a thumbnail; 404 outside the data."""
+    catalog, _ = _parts(request)
+    path = catalog.file(name)
+    if path is None:
+        raise HTTPException(404, "no such image")
+    if size == "full":
+        return FileResponse(path)
+    try:
+        return FileResponse(preview(path, size), media_type="image/jpeg")
+    except UnreadableImage as error:
+        raise HTTPException(422, f"cannot decode this image: {error}") from None
+
+
+@router.post("/labels")
+def write_labels(request: Request, write: LabelWrite) -> dict:
+    """Set one image's classes and exclusion; answered once the change is on disk."""
+    catalog, store = _parts(request)
+    if write.image not in catalog.image_set:
+        raise HTTPException(404, "no such image")
+    try:
+        change = store.set_labels(write.image, write.labels, exclude=write.exclude, seen=write.seen)
+    except ConfigError as error:
+        raise HTTPException(400, str(error)) from None
+    return _answer(catalog, store, change)
+
+
+@router.post("/undo")
+def undo(request: Request, undo: UndoRequest) -> dict:
+    """Put back what one of this tab's changes replaced (itself a new change)."""
+    catalog, store = _parts(request)
+    try:
+        change = store.undo(undo.seq)
+    except ChangeConflict as error:
+        raise HTTPException(409, str(error)) from None
+    return _answer(catalog, store, change)
+
+
+@router.get("/classes")
+def classes(request: Request) -> dict:
+    return {"classes": _parts(request)[1].snapshot()[0]}
+
+
+@router.post("/classes")
+def add_class(request: Request, new: NewClass) -> dict:
+    """Add a class (it takes the next number key)."""
+    try:
+        return {"classes": _parts(request)[1].add_class(new.name)}
+    except ConfigError as error:
+        raise HTTPException(400, str(error)) from None
+
+
+@router.get("/progress")
+def progress(request: Request) -> dict:
+    """Labelled, excluded and left images, and images per class."""
+    catalog, store = _parts(request)
+    return store.progress(catalog.images)
+
+
+def _answer(catalog: Catalog, store: LabelStore, change) -> dict:
+    return {
+        "seq": change.seq,
+        "image": {"path": change.image} | change.after.as_json(),
+        "replaced_unseen": change.replaced_unseen,
+        "progress": store.progress(catalog.images),
+    }

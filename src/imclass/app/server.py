@@ -1,0 +1,63 @@
+"""create_app: the FastAPI application behind `imclass app`. Each page is one HTML file in
+static/ with its own JSON router under /api; a new page adds its router here and its link to
+static/nav.js."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from imclass.app import label_api
+from imclass.app.catalog import read_catalog
+from imclass.app.labels import LabelStore
+from imclass.app.security import AccessGuard
+from imclass.app.settings import AppSettings
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: AppSettings) -> FastAPI:
+    """The app for one launch: reads the data and its labels now (errors surface before the
+    server starts), then serves the pages and the API."""
+    app = FastAPI(title="imclass app", summary="Label images, review runs, try a model.")
+    app.state.settings = settings
+    app.add_middleware(AccessGuard, settings=settings)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if settings.data is not None:
+        _add_label_page(app, settings)
+    else:
+        app.get("/label", include_in_schema=False)(_no_data)
+    app.get("/", include_in_schema=False)(_home)
+    return app
+
+
+def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
+    catalog = read_catalog(settings.data, labels_file=settings.labels_file)
+    app.state.catalog = catalog
+    app.state.labels = LabelStore(
+        settings.labels_file,
+        catalog.root,
+        initial=catalog.initial,
+        classes=settings.classes or catalog.classes,
+        multilabel=settings.multilabel or catalog.multilabel,
+    )
+    app.include_router(label_api.router)
+    app.get("/label", include_in_schema=False)(_page("label.html"))
+
+
+def _page(name: str):
+    def page() -> FileResponse:
+        return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
+
+    return page
+
+
+def _home() -> RedirectResponse:
+    return RedirectResponse("/label", status_code=303)
+
+
+def _no_data() -> PlainTextResponse:
+    return PlainTextResponse("No images to label: start the app with `imclass app DATA`.\n")

@@ -1,0 +1,357 @@
+// The Label page: keyboard first. Every change is sent to /api/labels one at a time, in order;
+// "saved" shows only once the server has answered every one (it answers after the fsync).
+// File and class names only ever reach the page through textContent.
+"use strict";
+
+const PREFETCH = 3;
+const state = {
+  images: [], classes: [], multilabel: false, index: 0, progress: null,
+  pending: null,          // multi-label: the classes toggled on the current image, before Enter
+  undo: [],               // this tab's changes, newest last: {seq, path}
+  queue: Promise.resolve(), unsaved: 0,
+  grid: false, gridFilter: null, gridItems: [], gridIndex: 0,
+};
+const $ = (id) => document.getElementById(id);
+
+function imageUrl(path, size) {
+  return "/api/images/" + path.split("/").map(encodeURIComponent).join("/") + "?size=" + size;
+}
+
+async function api(address, body) {
+  const options = body === undefined ? {} : {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  };
+  const response = await fetch(address, {credentials: "same-origin", ...options});
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(answer.detail ? String(answer.detail) : response.statusText);
+  return answer;
+}
+
+function showStatus(kind, text) {
+  const status = $("save-status");
+  status.dataset.state = kind;
+  status.textContent = text;
+}
+
+function showMessage(text) { $("message").textContent = text; }
+
+// --- saving ----------------------------------------------------------------------------------
+
+function enqueue(send) {
+  state.unsaved += 1;
+  showStatus("saving", "saving…");
+  state.queue = state.queue.then(send).then(
+    () => { state.unsaved -= 1; if (state.unsaved === 0) showStatus("saved", "saved"); },
+    (error) => {
+      state.unsaved -= 1;
+      showStatus("error", "not saved");
+      showMessage("Not saved: " + error.message);
+    });
+}
+
+function applyAnswer(answer) {
+  const image = state.images.find((item) => item.path === answer.image.path);
+  if (image) Object.assign(image, answer.image);
+  state.progress = answer.progress;
+  if (answer.replaced_unseen) {
+    showMessage("Replaced a change made in another tab to " + answer.image.path);
+  }
+  render();
+}
+
+function save(image, labels, exclude) {
+  Object.assign(image, {labels, exclude});  // shown at once; confirmed by the answer
+  enqueue(async () => {
+    const answer = await api("/api/labels",
+      {image: image.path, labels, exclude, seen: image.version});
+    state.undo.push({seq: answer.seq, path: image.path});
+    applyAnswer(answer);
+  });
+}
+
+function undo() {
+  enqueue(async () => {  // in the queue: the changes sent before it have their numbers by then
+    const last = state.undo.pop();
+    if (!last) { showMessage("Nothing to undo in this tab."); return; }
+    const answer = await api("/api/undo", {seq: last.seq});
+    applyAnswer(answer);
+    if (!state.grid) go(state.images.findIndex((item) => item.path === last.path));
+  });
+}
+
+// --- moving ----------------------------------------------------------------------------------
+
+function go(index) {
+  if (state.images.length === 0) return;
+  state.index = Math.max(0, Math.min(state.images.length - 1, index));
+  state.pending = null;
+  render();
+  prefetch();
+}
+
+function nextUnlabelled() {
+  const count = state.images.length;
+  for (let step = 1; step <= count; step++) {
+    const index = (state.index + step) % count;
+    const image = state.images[index];
+    if (!image.exclude && image.labels.length === 0) { go(index); return; }
+  }
+  showMessage("Every image is labelled or excluded.");
+}
+
+function prefetch() {
+  for (let step = 1; step <= PREFETCH; step++) {
+    const image = state.images[state.index + step];
+    if (image) new Image().src = imageUrl(image.path, "display");
+  }
+}
+
+// --- keys ------------------------------------------------------------------------------------
+
+function classKey(key) {
+  const number = Number(key);
+  return Number.isInteger(number) && number >= 1 && number <= 9
+    ? state.classes[number - 1] : undefined;
+}
+
+function onKey(event) {
+  if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey
+      || event.altKey) return;
+  const handled = state.grid ? gridKey(event.key) : viewerKey(event.key);
+  if (handled || event.key === "?" || event.key === "g") event.preventDefault();
+  if (event.key === "?") $("keys").classList.toggle("open");
+  else if (event.key === "g") setGrid(!state.grid);
+  else if (event.key === "u") undo();
+}
+
+function viewerKey(key) {
+  const image = state.images[state.index];
+  if (!image) return false;
+  const name = classKey(key);
+  if (name !== undefined && !state.multilabel) {
+    save(image, [name], false);
+    go(state.index + 1);
+  } else if (name !== undefined) {
+    const chosen = new Set(state.pending ?? image.labels);
+    chosen.has(name) ? chosen.delete(name) : chosen.add(name);
+    state.pending = state.classes.filter((c) => chosen.has(c));
+    render();
+  } else if (key === "Enter" && state.multilabel && state.pending !== null) {
+    save(image, state.pending, false);
+    go(state.index + 1);
+  } else if (key === "x") {
+    save(image, image.labels, !image.exclude);
+    go(state.index + 1);
+  } else if (key === "ArrowRight") go(state.index + 1);
+  else if (key === "ArrowLeft") go(state.index - 1);
+  else if (key === "n") nextUnlabelled();
+  else return false;
+  return true;
+}
+
+// --- grid ------------------------------------------------------------------------------------
+
+function setGrid(on) {
+  state.grid = on;
+  document.body.classList.toggle("grid-mode", on);
+  $("mode-button").textContent = on ? "Single" : "Grid";
+  if (on) buildGrid();
+  else render();
+}
+
+function inFilter(image, filter) {
+  if (filter === "(excluded)") return image.exclude;
+  if (filter === "(left)") return !image.exclude && image.labels.length === 0;
+  return !image.exclude && image.labels.includes(filter);
+}
+
+function buildGrid() {
+  const filter = $("grid-filter").value;
+  state.gridItems = state.images.filter((image) => inFilter(image, filter));
+  state.gridIndex = 0;
+  const grid = $("grid");
+  grid.replaceChildren();
+  state.gridItems.forEach((image, index) => {
+    const cell = document.createElement("figure");
+    cell.className = "cell";
+    cell.dataset.index = index;
+    const picture = document.createElement("img");
+    picture.loading = "lazy";
+    picture.alt = "";
+    picture.src = imageUrl(image.path, "thumb");
+    const name = document.createElement("figcaption");
+    name.className = "cell-name";
+    name.textContent = image.path;
+    name.title = image.path;
+    cell.append(picture, name);
+    cell.addEventListener("click", () => selectCell(index));
+    cell.addEventListener("dblclick", () => openInViewer(index));
+    grid.append(cell);
+  });
+  if (state.gridItems.length === 0) grid.textContent = "No images in " + filter + ".";
+  selectCell(0);
+}
+
+function selectCell(index) {
+  const cells = $("grid").querySelectorAll(".cell");
+  if (cells.length === 0) return;
+  state.gridIndex = Math.max(0, Math.min(cells.length - 1, index));
+  cells.forEach((cell, at) => cell.classList.toggle("selected", at === state.gridIndex));
+  cells[state.gridIndex].scrollIntoView({block: "nearest"});
+}
+
+function openInViewer(index) {
+  const path = state.gridItems[index].path;
+  setGrid(false);
+  go(state.images.findIndex((image) => image.path === path));
+}
+
+function gridColumns() {
+  const cells = $("grid").querySelectorAll(".cell");
+  if (cells.length < 2) return 1;
+  const top = cells[0].offsetTop;
+  const inFirstRow = [...cells].findIndex((cell) => cell.offsetTop !== top);
+  return inFirstRow === -1 ? cells.length : inFirstRow;
+}
+
+function gridKey(key) {
+  const image = state.gridItems[state.gridIndex];
+  const name = classKey(key);
+  const moves = {ArrowRight: 1, ArrowLeft: -1, ArrowDown: gridColumns(), ArrowUp: -gridColumns()};
+  if (key in moves) selectCell(state.gridIndex + moves[key]);
+  else if (!image) return false;
+  else if (name !== undefined) {
+    const labels = !state.multilabel ? [name] : image.labels.includes(name)
+      ? image.labels.filter((c) => c !== name) : state.classes.filter(
+        (c) => c === name || image.labels.includes(c));
+    save(image, labels, false);
+    markCell();
+  } else if (key === "x") { save(image, image.labels, !image.exclude); markCell(); }
+  else if (key === "Enter") openInViewer(state.gridIndex);
+  else return false;
+  return true;
+}
+
+function markCell() {
+  const cell = $("grid").querySelectorAll(".cell")[state.gridIndex];
+  const filter = $("grid-filter").value;
+  cell.classList.toggle("changed", !inFilter(state.gridItems[state.gridIndex], filter));
+  renderSide();
+}
+
+// --- drawing ---------------------------------------------------------------------------------
+
+function badge(text, kind) {
+  const element = document.createElement("span");
+  element.className = "badge " + kind;
+  element.textContent = text;
+  return element;
+}
+
+function render() {
+  renderSide();
+  if (state.grid) return;
+  const image = state.images[state.index];
+  if (!image) { $("image-name").textContent = "No images."; return; }
+  const photo = $("photo");
+  const address = imageUrl(image.path, "display");
+  if (photo.getAttribute("src") !== address) photo.src = address;
+  photo.alt = image.path;
+  $("position").textContent = (state.index + 1) + " / " + state.images.length;
+  $("image-name").textContent = image.path;
+  const labels = $("image-labels");
+  labels.replaceChildren();
+  if (state.pending !== null) {
+    for (const name of state.pending) labels.append(badge(name, "pending"));
+    labels.append(badge("Enter to confirm", "pending"));
+  } else {
+    for (const name of image.labels) labels.append(badge(name, "label"));
+  }
+  if (image.exclude) labels.append(badge("excluded", "exclude"));
+  labels.dataset.labels = image.labels.join(",");
+  labels.dataset.exclude = String(image.exclude);
+}
+
+function renderSide() {
+  const image = state.grid ? state.gridItems[state.gridIndex] : state.images[state.index];
+  const list = $("classes");
+  list.replaceChildren();
+  state.classes.forEach((name, at) => {
+    const item = document.createElement("li");
+    const key = document.createElement("span");
+    key.className = "key";
+    key.textContent = at < 9 ? String(at + 1) : "";
+    const title = document.createElement("span");
+    title.textContent = name;
+    const count = document.createElement("span");
+    count.className = "count";
+    count.textContent = String(state.progress?.per_class?.[name] ?? 0);
+    item.append(key, title, count);
+    if (image && image.labels.includes(name)) item.classList.add("on");
+    if (state.pending?.includes(name)) item.classList.add("toggled");
+    item.addEventListener("click", () => { if (at < 9) onKey({key: String(at + 1),
+      target: document.body, preventDefault() {}}); });
+    list.append(item);
+  });
+  for (const kind of ["labelled", "excluded", "left"]) {
+    $("count-" + kind).textContent = String(state.progress?.[kind] ?? 0);
+  }
+}
+
+function fillGridFilter() {
+  const select = $("grid-filter");
+  const chosen = select.value;
+  select.replaceChildren();
+  for (const name of [...state.classes, "(left)", "(excluded)"]) {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    select.append(option);
+  }
+  if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
+}
+
+// --- loading ---------------------------------------------------------------------------------
+
+async function load() {
+  const answer = await api("/api/images");
+  const current = state.images[state.index]?.path;
+  Object.assign(state, {
+    images: answer.images, classes: answer.classes, multilabel: answer.multilabel,
+    progress: answer.progress,
+  });
+  $("kind").textContent = answer.multilabel ? "(multi-label: toggle, Enter)" : "";
+  $("labels-file").textContent = "Labels: " + answer.labels_file;
+  fillGridFilter();
+  const index = state.images.findIndex((image) => image.path === current);
+  go(index >= 0 ? index : state.images.findIndex((i) => !i.exclude && !i.labels.length));
+  if (state.unsaved === 0) showStatus("saved", "saved");
+}
+
+async function addClass(event) {
+  event.preventDefault();
+  const input = $("new-class");
+  try {
+    const answer = await api("/api/classes", {name: input.value});
+    state.classes = answer.classes;
+    input.value = "";
+    input.blur();
+    fillGridFilter();
+    render();
+  } catch (error) {
+    showMessage(error.message);
+  }
+}
+
+function start() {
+  document.addEventListener("keydown", onKey);
+  $("add-class").addEventListener("submit", addClass);
+  $("mode-button").addEventListener("click", () => setGrid(!state.grid));
+  $("grid-filter").addEventListener("change", () => { if (state.grid) buildGrid(); });
+  $("keys-button").addEventListener("click", () => $("keys").classList.toggle("open"));
+  // another tab may have labelled images meanwhile: their state, not ours, is shown on return
+  window.addEventListener("focus", () => { if (state.unsaved === 0 && !state.grid) load(); });
+  load().catch((error) => { showStatus("error", "not loaded"); showMessage(error.message); });
+}
+
+document.addEventListener("DOMContentLoaded", start);
