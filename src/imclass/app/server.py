@@ -32,6 +32,7 @@ def create_app(settings: AppSettings) -> FastAPI:
         app.get("/label", include_in_schema=False)(_no_data)
     app.state.models = predict_api.ModelShelf(settings)
     app.include_router(predict_api.router)
+    app.get("/live", include_in_schema=False)(_page("live.html"))
     app.get("/", include_in_schema=False)(_home)
     return app
 
