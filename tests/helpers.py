@@ -172,14 +172,15 @@ class AppServer:
         self.kill()
 
 
-def browser_or_skip():
-    """Playwright's Chromium: Debian's /usr/bin/chromium (no browser download); skips the test
-    with the reason when either is missing. Returns (playwright, browser); stop both after."""
+def browser_or_skip(*args: str):
+    """Playwright's Chromium: Debian's /usr/bin/chromium (no browser download), with any more
+    command-line args; skips the test with the reason when either is missing. Returns
+    (playwright, browser); stop both after."""
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("needs /usr/bin/chromium (apt-get install chromium; .ci/run does)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip)")
     playwright = sync_api.sync_playwright().start()
     browser = playwright.chromium.launch(
-        executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True
+        executable_path="/usr/bin/chromium", args=["--no-sandbox", *args], headless=True
     )
     return playwright, browser

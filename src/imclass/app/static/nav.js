@@ -1,6 +1,9 @@
 // The top bar every page shares. A new page adds its [title, address] here.
 "use strict";
-const PAGES = [["Label", "/label"]];
+const PAGES = [
+  ["Label", "/label"],
+  ["Live", "/live"],
+];
 
 function buildTopBar() {
   const bar = document.getElementById("topbar");
