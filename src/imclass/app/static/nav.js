@@ -1,6 +1,9 @@
 // The top bar every page shares. A new page adds its [title, address] here.
 "use strict";
-const PAGES = [["Label", "/label"]];
+const PAGES = [
+  ["Label", "/label"],
+  ["Results", "/runs"],
+];
 
 function buildTopBar() {
   const bar = document.getElementById("topbar");
@@ -13,7 +16,9 @@ function buildTopBar() {
     const link = document.createElement("a");
     link.textContent = title;
     link.href = address;
-    if (location.pathname === address) link.className = "current";
+    if (location.pathname === address || location.pathname.startsWith(address + "/")) {
+      link.className = "current";
+    }
     nav.append(link);
   }
   brand.after(nav);
