@@ -124,7 +124,8 @@ def test_a_confusion_cell_shows_exactly_its_images(runs, browser, tmp_path):
         assert card_paths(page, "#cell-images") == expected and expected
     first = page.locator("#cell-images .card img").first
     page.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=first.element_handle())
-    page.screenshot(path=str(tmp_path / "run-page.png"), full_page=True)
+    page.set_viewport_size({"width": 1300, "height": 2400})  # the report scrolls inside <main>
+    page.screenshot(path=str(tmp_path / "run-page.png"))
 
 
 def test_a_label_error_candidate_opens_in_the_label_page(runs, browser):

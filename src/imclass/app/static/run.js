@@ -41,7 +41,7 @@ function card(image, extra) {
   picture.loading = "lazy";
   picture.alt = "";
   picture.src = `${API}/images/${image.row}?size=thumb`;
-  const name = element("div", image.path.split("/").pop(), "card-name");
+  const name = element("div", image.path.split("/").slice(-2).join("/"), "card-name");
   name.title = image.path;
   box.append(picture, name);
   box.append(element("div", "true: " + (image.given || "(none)")));
@@ -114,7 +114,7 @@ function chart(title, history, series) {
   root.append(heading);
   for (const [value, at] of [[high, pad], [low, height - pad]]) {
     const label = svg("text", { x: 2, y: at + 4, class: "axis" });
-    label.textContent = value.toPrecision(3);
+    label.textContent = Math.abs(value) < 0.01 && value !== 0 ? value.toExponential(1) : value.toPrecision(3);
     root.append(label);
   }
   const epochs = svg("text", { x: width - pad, y: height - 10, class: "axis", "text-anchor": "end" });
@@ -125,7 +125,7 @@ function chart(title, history, series) {
     const line = svg("polyline", {
       points: points.map(([px, v]) => `${px},${y(v)}`).join(" "), stroke: colour, class: "series",
     });
-    const legend = svg("text", { x: width - pad - 150 + 80 * n, y: 20, fill: colour, class: "axis" });
+    const legend = svg("text", { x: width - pad - 200 + 105 * n, y: 20, fill: colour, class: "axis" });
     legend.textContent = key.replace("_", " ");
     root.append(line, legend);
   });
