@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from imclass.app import label_api, predict_api
+from imclass.app import label_api, predict_api, runs_api
 from imclass.app.catalog import read_catalog
 from imclass.app.labels import LabelStore
 from imclass.app.security import AccessGuard
@@ -30,6 +30,10 @@ def create_app(settings: AppSettings) -> FastAPI:
         _add_label_page(app, settings)
     else:
         app.get("/label", include_in_schema=False)(_no_data)
+    app.state.runs = runs_api.RunRegistry(settings)
+    app.include_router(runs_api.router)
+    app.get("/runs", include_in_schema=False)(_page("runs.html"))
+    app.get("/runs/{name}", include_in_schema=False)(runs_api.run_page)
     app.state.models = predict_api.ModelShelf(settings)
     app.include_router(predict_api.router)
     app.get("/live", include_in_schema=False)(_page("live.html"))

@@ -2,6 +2,7 @@
 "use strict";
 const PAGES = [
   ["Label", "/label"],
+  ["Results", "/runs"],
   ["Live", "/live"],
 ];
 
@@ -16,7 +17,9 @@ function buildTopBar() {
     const link = document.createElement("a");
     link.textContent = title;
     link.href = address;
-    if (location.pathname === address) link.className = "current";
+    if (location.pathname === address || location.pathname.startsWith(address + "/")) {
+      link.className = "current";
+    }
     nav.append(link);
   }
   brand.after(nav);
