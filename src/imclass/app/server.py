@@ -15,6 +15,7 @@ from imclass.app.catalog import read_catalog
 from imclass.app.labels import LabelStore
 from imclass.app.security import AccessGuard
 from imclass.app.settings import AppSettings
+from imclass.app.suggestions import Suggester, unlabelled_first
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,6 +25,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     server starts), then serves the pages and the API."""
     app = FastAPI(title="imclass app", summary="Label images, review runs, try a model.")
     app.state.settings = settings
+    app.state.warnings = []  # one line each, printed by `imclass app` under its URL
     app.add_middleware(AccessGuard, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.data is not None:
@@ -37,13 +39,20 @@ def create_app(settings: AppSettings) -> FastAPI:
 def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
     catalog = read_catalog(settings.data, labels_file=settings.labels_file)
     app.state.catalog = catalog
+    # the first --run pre-selects its suggestions; its classes are the labelling's if none else
+    suggester = Suggester(settings.runs[0], catalog.root) if settings.runs else None
+    run_classes = suggester.spec.classes if suggester else ()
     app.state.labels = LabelStore(
         settings.labels_file,
         catalog.root,
         initial=catalog.initial,
-        classes=settings.classes or catalog.classes,
+        classes=settings.classes or catalog.classes or run_classes,
         multilabel=settings.multilabel or catalog.multilabel,
     )
+    if suggester is not None:
+        suggester.start(unlabelled_first(catalog, app.state.labels))
+        app.state.suggester = suggester
+        app.state.warnings += filter(None, [suggester.mismatch(app.state.labels.snapshot()[0])])
     app.include_router(label_api.router)
     app.get("/label", include_in_schema=False)(_page("label.html"))
 
