@@ -59,6 +59,7 @@ def list_images(request: Request, order: Literal["name", "uncertain"] = "name") 
         "multilabel": store.multilabel,
         "version": version,
         "labels_file": str(store.tsv),
+        "run": str(suggester.run_dir) if suggester else None,
         "images": rows,
         "progress": store.progress(catalog.images),
     }
