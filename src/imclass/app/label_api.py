@@ -7,7 +7,7 @@ Every write answers only after the change is on disk (see imclass.app.labels).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
@@ -16,9 +16,11 @@ from pydantic import BaseModel, Field
 from imclass.app.catalog import Catalog
 from imclass.app.labels import ChangeConflict, ImageLabel, LabelStore
 from imclass.app.previews import preview
-from imclass.app.suggestions import Suggester
 from imclass.data.images import UnreadableImage
 from imclass.errors import ConfigError
+
+if TYPE_CHECKING:  # torch: only an app with a run imports it
+    from imclass.app.suggestions import Suggester
 
 router = APIRouter(prefix="/api", tags=["label"])
 

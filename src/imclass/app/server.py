@@ -15,7 +15,6 @@ from imclass.app.catalog import read_catalog
 from imclass.app.labels import LabelStore
 from imclass.app.security import AccessGuard
 from imclass.app.settings import AppSettings
-from imclass.app.suggestions import Suggester, unlabelled_first
 
 STATIC = Path(__file__).parent / "static"
 
@@ -39,8 +38,7 @@ def create_app(settings: AppSettings) -> FastAPI:
 def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
     catalog = read_catalog(settings.data, labels_file=settings.labels_file)
     app.state.catalog = catalog
-    # the first --run pre-selects its suggestions; its classes are the labelling's if none else
-    suggester = Suggester(settings.runs[0], catalog.root) if settings.runs else None
+    suggester = _suggester(settings, catalog.root)
     run_classes = suggester.spec.classes if suggester else ()
     app.state.labels = LabelStore(
         settings.labels_file,
@@ -50,11 +48,21 @@ def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
         multilabel=settings.multilabel or catalog.multilabel,
     )
     if suggester is not None:
-        suggester.start(unlabelled_first(catalog, app.state.labels))
+        suggester.start(suggester.unlabelled_first(catalog, app.state.labels))
         app.state.suggester = suggester
         app.state.warnings += filter(None, [suggester.mismatch(app.state.labels.snapshot()[0])])
     app.include_router(label_api.router)
     app.get("/label", include_in_schema=False)(_page("label.html"))
+
+
+def _suggester(settings: AppSettings, root: Path):
+    """The first --run's suggestions (its classes are the labelling's when nothing else names
+    them); imported here, as only an app with a run needs torch."""
+    if not settings.runs:
+        return None
+    from imclass.app.suggestions import Suggester
+
+    return Suggester(settings.runs[0], root)
 
 
 def _page(name: str):

@@ -97,6 +97,13 @@ class Suggester:
         top = tuple((names[i], float(probs[i])) for i in order[:TOP])
         return Suggestion(labels, top, float(probs[order[0]]))
 
+    @staticmethod
+    def unlabelled_first(catalog: Catalog, store: LabelStore) -> list[str]:
+        """The catalog's images, those neither labelled nor excluded first."""
+        images = store.snapshot()[1]
+        left = {name for name in catalog.images if images.get(name, ImageLabel()).status == "left"}
+        return sorted(catalog.images, key=lambda name: name not in left)
+
     def mismatch(self, classes: Sequence[str]) -> str | None:
         """One line when the run and the labelling share no class, else None."""
         if not classes or set(classes) & set(self.spec.classes):
@@ -147,10 +154,3 @@ def _load_predictor(run_dir: Path, batch_size: int):
     from imclass.inference import Predictor
 
     return Predictor.from_run_dir(run_dir, batch_size=batch_size, workers=0)
-
-
-def unlabelled_first(catalog: Catalog, store: LabelStore) -> list[str]:
-    """The catalog's images, those neither labelled nor excluded first."""
-    images = store.snapshot()[1]
-    left = {name for name in catalog.images if images.get(name, ImageLabel()).status == "left"}
-    return sorted(catalog.images, key=lambda name: name not in left)
