@@ -2,6 +2,7 @@
 pre-selected and Enter accepts it, the least confident images come first on request, and
 `/label?path=` opens the image it names — in Chromium against the real server."""
 
+import shutil
 import time
 from pathlib import Path
 
@@ -143,3 +144,21 @@ def test_a_run_that_knows_none_of_the_classes_is_one_warning(tmp_path, run_dir):
         warning = server.process.stdout.readline()
     assert warning.startswith("warning: the run ")
     assert "knows none of the classes (cat, dog); its classes are blue, red" in warning
+
+
+def test_a_model_that_does_not_load_is_said_once_and_labelling_goes_on(tmp_path, run_dir):
+    broken = tmp_path / "broken-run"
+    broken.mkdir()
+    shutil.copy(run_dir / "model.json", broken)  # no weights
+    data = unlabelled_folder(tmp_path / "photos", [0.0])
+    with AppServer(data, "--run", str(broken)) as server, api(server) as client:
+        for _ in range(300):  # the model loads in the background: up to a minute
+            answer = client.get("/api/suggestions", params={"image": "img_0.png"}).json()
+            if answer["error"] is not None:
+                break
+            time.sleep(0.2)
+        assert answer["error"].startswith("the model did not load: ")
+        assert "model.safetensors is missing" in answer["error"]
+        assert answer["suggestions"] == {}
+        written = client.post("/api/labels", json={"image": "img_0.png", "labels": ["red"]})
+        assert written.status_code == 200

@@ -9,9 +9,10 @@ suggested, nor is one of the run's that the labeller does not have.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from imclass.models.run_dir import ModelSpec, RunDirectory
 
 BATCH = 8  # an image the page asks for waits behind at most one batch: ~0.2 s on a laptop CPU
 TOP = 3  # probabilities shown beside the suggestion
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,11 @@ class Suggester:
     `start(order)` begins the background work; `ask(names)` puts names first in line and answers
     with those already known. The model is loaded in the background thread, on first need."""
 
-    def __init__(self, run_dir: Path, root: Path, *, load_predictor: Callable | None = None):
+    def __init__(self, run_dir: Path, root: Path):
         self.run_dir = Path(run_dir)
         self.spec: ModelSpec = RunDirectory(run_dir).read_spec()  # a bad run fails at start
         self._thresholds = self.spec.decision_thresholds()
         self.root = Path(root)
-        self._load_predictor = load_predictor or _load_predictor
         self._probs: dict[str, np.ndarray | None] = {}  # None: the file did not decode
         self._wanted: deque[str] = deque()
         self._rest: deque[str] = deque()
@@ -118,7 +119,7 @@ class Suggester:
 
     def _work(self) -> None:
         try:
-            predictor = self._load_predictor(self.run_dir, BATCH)
+            predictor = _load_predictor(self.run_dir)
         except Exception as error:  # noqa: BLE001 - the page shows it; the labelling goes on
             self.error = f"the model did not load: {error}"
             return
@@ -126,8 +127,9 @@ class Suggester:
             try:
                 result = predictor.probabilities([self.root / name for name in batch])
                 readable = set(result.readable.tolist())
-            except Exception as error:  # noqa: BLE001 - one bad batch costs its suggestions only
-                self.error, readable = f"no suggestions for {batch[0]}…: {error}", set()
+            except Exception:  # noqa: BLE001 - one bad batch costs its suggestions only
+                log.exception("no suggestions for %d images from %s on", len(batch), batch[0])
+                readable = set()
             with self._wake:
                 for row, name in enumerate(batch):
                     self._probs[name] = result.probs[row] if row in readable else None
@@ -150,7 +152,7 @@ class Suggester:
         return batch
 
 
-def _load_predictor(run_dir: Path, batch_size: int):
+def _load_predictor(run_dir: Path):
     from imclass.inference import Predictor
 
-    return Predictor.from_run_dir(run_dir, batch_size=batch_size, workers=0)
+    return Predictor.from_run_dir(run_dir, batch_size=BATCH, workers=0)

@@ -137,8 +137,8 @@ async function askSuggestions() {
     const answer = await api("/api/suggestions?" + new URLSearchParams(
       wanted.map((path) => ["image", path])));
     Object.assign(state.suggestions, answer.suggestions);
-    if (answer.error) showMessage("Suggestions: " + answer.error);
-    if (answer.pending.length > 0) setTimeout(askSuggestions, ASK_AGAIN_MS);
+    if (answer.error) showMessage("No suggestions: " + answer.error);  // and no more asking
+    else if (answer.pending.length > 0) setTimeout(askSuggestions, ASK_AGAIN_MS);
   } finally {
     state.asking = false;
   }
