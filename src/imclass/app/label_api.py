@@ -1,14 +1,15 @@
 """The Label page's JSON API: the images and their labels, the image files (original,
-display-size copy, thumbnail), one image's labels written at a time, undo, classes, progress.
+display-size copy, thumbnail), one image's labels written at a time, undo, classes, progress,
+and the model's suggestions when the app was given a run.
 
 Every write answers only after the change is on disk (see imclass.app.labels).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -17,6 +18,9 @@ from imclass.app.labels import ChangeConflict, ImageLabel, LabelStore
 from imclass.app.previews import preview
 from imclass.data.images import UnreadableImage
 from imclass.errors import ConfigError
+
+if TYPE_CHECKING:  # torch: only an app with a run imports it
+    from imclass.app.suggestions import Suggester
 
 router = APIRouter(prefix="/api", tags=["label"])
 
@@ -41,17 +45,23 @@ def _parts(request: Request) -> tuple[Catalog, LabelStore]:
 
 
 @router.get("/images")
-def list_images(request: Request) -> dict:
-    """Every image with its labels, the classes in key order, and the progress counts."""
+def list_images(request: Request, order: Literal["name", "uncertain"] = "name") -> dict:
+    """Every image with its labels, the classes in key order, and the progress counts. Order
+    "uncertain": the unlabelled images the model is least sure of first (the lowest top
+    probability among those predicted so far), then the other unlabelled, then the rest."""
     catalog, store = _parts(request)
     classes, images, version = store.snapshot()
     blank = ImageLabel()
     rows = [{"path": name} | images.get(name, blank).as_json() for name in catalog.images]
+    suggester = _suggester(request)
+    if order == "uncertain" and suggester is not None:
+        rows.sort(key=_uncertain_first(suggester))
     return {
         "classes": classes,
         "multilabel": store.multilabel,
         "version": version,
         "labels_file": str(store.tsv),
+        "run": str(suggester.run_dir) if suggester else None,
         "images": rows,
         "progress": store.progress(catalog.images),
     }
@@ -117,6 +127,44 @@ def progress(request: Request) -> dict:
     """Labelled, excluded and left images, and images per class."""
     catalog, store = _parts(request)
     return store.progress(catalog.images)
+
+
+@router.get("/suggestions")
+def suggestions(request: Request, image: Annotated[list[str], Query()] = ()) -> dict:
+    """The model's suggestion for each image named (first in line for those not predicted
+    yet: ask again), and how many of the images are predicted so far."""
+    catalog, store = _parts(request)
+    suggester = _suggester(request)
+    if suggester is None:
+        return {"run": None, "suggestions": {}, "predicted": 0, "total": len(catalog.images)}
+    names = [name for name in image if name in catalog.image_set]
+    classes = store.snapshot()[0]
+    known = suggester.ask(names)
+    answers = {name: suggester.suggest(probs, classes) for name, probs in known.items()}
+    return {
+        "run": str(suggester.run_dir),
+        "suggestions": {name: s and s.as_json() for name, s in answers.items()},
+        "pending": [name for name in names if name not in known],
+        "predicted": suggester.predicted(),
+        "total": len(catalog.images),
+        "error": suggester.error,
+    }
+
+
+def _suggester(request: Request) -> Suggester | None:
+    return getattr(request.app.state, "suggester", None)
+
+
+def _uncertain_first(suggester: Suggester):
+    known = suggester.known()
+
+    def key(row: dict) -> tuple[int, float]:
+        if row["exclude"] or row["labels"]:
+            return (2, 0.0)
+        probs = known.get(row["path"])
+        return (0, float(probs.max())) if probs is not None else (1, 0.0)
+
+    return key
 
 
 def _answer(catalog: Catalog, store: LabelStore, change) -> dict:

@@ -24,6 +24,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     server starts), then serves the pages and the API."""
     app = FastAPI(title="imclass app", summary="Label images, review runs, try a model.")
     app.state.settings = settings
+    app.state.warnings = []  # one line each, printed by `imclass app` under its URL
     app.add_middleware(AccessGuard, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if settings.data is not None:
@@ -44,15 +45,31 @@ def create_app(settings: AppSettings) -> FastAPI:
 def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
     catalog = read_catalog(settings.data, labels_file=settings.labels_file)
     app.state.catalog = catalog
+    suggester = _suggester(settings, catalog.root)
+    run_classes = suggester.spec.classes if suggester else ()
     app.state.labels = LabelStore(
         settings.labels_file,
         catalog.root,
         initial=catalog.initial,
-        classes=settings.classes or catalog.classes,
+        classes=settings.classes or catalog.classes or run_classes,
         multilabel=settings.multilabel or catalog.multilabel,
     )
+    if suggester is not None:
+        suggester.start(suggester.unlabelled_first(catalog, app.state.labels))
+        app.state.suggester = suggester
+        app.state.warnings += filter(None, [suggester.mismatch(app.state.labels.snapshot()[0])])
     app.include_router(label_api.router)
     app.get("/label", include_in_schema=False)(_page("label.html"))
+
+
+def _suggester(settings: AppSettings, root: Path):
+    """The first --run's suggestions (its classes are the labelling's when nothing else names
+    them); imported here, as only an app with a run needs torch."""
+    if not settings.runs:
+        return None
+    from imclass.app.suggestions import Suggester
+
+    return Suggester(settings.runs[0], root)
 
 
 def _page(name: str):

@@ -12,7 +12,14 @@ from imclass.cli.common import PATH, stdout
 
 @click.command("app")
 @click.argument("data", type=PATH, required=False)
-@click.option("--run", "runs", type=PATH, multiple=True, help="a run directory to show (repeat)")
+@click.option(
+    "--run",
+    "runs",
+    type=PATH,
+    multiple=True,
+    help="a run directory to show (repeat); the first one's predictions are the Label page's "
+    "suggestions",
+)
 @click.option("--runs-dir", type=PATH, help="a folder of run directories")
 @click.option(
     "--labels", type=PATH, help="the annotation file to write [default: DATA/annotations.tsv]"
@@ -45,6 +52,8 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
         stdout.print(f"imclass app: http://{shown}:{settings.port}/label?token={settings.token}")
         if settings.labels_file is not None:
             stdout.print(f"labels are saved to {settings.labels_file}")
+        for warning in web_app.state.warnings:
+            stdout.print(warning)
         sys.stdout.flush()
         config = uvicorn.Config(web_app, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[listener])

@@ -1,12 +1,17 @@
 // The Label page: keyboard first. Every change is sent to /api/labels one at a time, in order;
 // "saved" shows only once the server has answered every one (it answers after the fsync).
 // File and class names only ever reach the page through textContent.
+// With a run, the model's suggestion for an unlabelled image is pre-selected: Enter accepts it.
 "use strict";
 
 const PREFETCH = 3;
+const ASK_AGAIN_MS = 300;  // a suggestion not computed yet: asked for again this much later
 const state = {
   images: [], classes: [], multilabel: false, index: 0, progress: null,
-  pending: null,          // multi-label: the classes toggled on the current image, before Enter
+  pending: null,          // the classes pre-selected or toggled on the current image, before Enter
+  run: null,              // the run whose suggestions are shown (null: none)
+  suggestions: {},        // path -> {labels, top, confidence}, or null for an unreadable file
+  asking: false, order: "name",
   undo: [],               // this tab's changes, newest last: {seq, path}
   queue: Promise.resolve(), unsaved: 0,
   grid: false, gridFilter: null, gridItems: [], gridIndex: 0,
@@ -85,8 +90,10 @@ function go(index) {
   if (state.images.length === 0) return;
   state.index = Math.max(0, Math.min(state.images.length - 1, index));
   state.pending = null;
+  preselect();
   render();
   prefetch();
+  askSuggestions();
 }
 
 function nextUnlabelled() {
@@ -104,6 +111,52 @@ function prefetch() {
     const image = state.images[state.index + step];
     if (image) new Image().src = imageUrl(image.path, "display");
   }
+}
+
+// --- suggestions -----------------------------------------------------------------------------
+
+function isLeft(image) { return !image.exclude && image.labels.length === 0; }
+
+// An unlabelled image's suggested classes become the pending choice, unless one is made already.
+function preselect() {
+  const image = state.images[state.index];
+  const suggestion = image && state.suggestions[image.path];
+  if (state.pending !== null || !suggestion || !isLeft(image)) return;
+  const labels = suggestion.labels.filter((name) => state.classes.includes(name));
+  if (labels.length > 0) state.pending = labels;
+}
+
+// The server answers at once with what it knows and puts the rest first in its line.
+async function askSuggestions() {
+  if (!state.run || state.asking) return;
+  const wanted = state.images.slice(state.index, state.index + 1 + PREFETCH)
+    .map((image) => image.path).filter((path) => !(path in state.suggestions));
+  if (wanted.length === 0) return;
+  state.asking = true;
+  try {
+    const answer = await api("/api/suggestions?" + new URLSearchParams(
+      wanted.map((path) => ["image", path])));
+    Object.assign(state.suggestions, answer.suggestions);
+    if (answer.error) showMessage("No suggestions: " + answer.error);  // and no more asking
+    else if (answer.pending.length > 0) setTimeout(askSuggestions, ASK_AGAIN_MS);
+  } finally {
+    state.asking = false;
+  }
+  if (!state.grid) { preselect(); render(); }
+}
+
+function percent(p) { return Math.round(p * 100) + "%"; }
+
+function renderSuggestion(image) {
+  const box = $("suggestion");
+  box.hidden = !state.run;
+  if (!state.run) return;
+  const suggestion = state.suggestions[image.path];
+  box.dataset.labels = suggestion ? suggestion.labels.join(",") : "";
+  box.dataset.confidence = suggestion ? String(suggestion.confidence) : "";
+  if (suggestion === undefined) box.textContent = "model: …";
+  else if (suggestion === null) box.textContent = "model: cannot read this image";
+  else box.textContent = "model: " + suggestion.top.map(([n, p]) => n + " " + percent(p)).join(" · ");
 }
 
 // --- keys ------------------------------------------------------------------------------------
@@ -136,7 +189,7 @@ function viewerKey(key) {
     chosen.has(name) ? chosen.delete(name) : chosen.add(name);
     state.pending = state.classes.filter((c) => chosen.has(c));
     render();
-  } else if (key === "Enter" && state.multilabel && state.pending !== null) {
+  } else if (key === "Enter" && state.pending !== null) {
     save(image, state.pending, false);
     go(state.index + 1);
   } else if (key === "x") {
@@ -263,13 +316,15 @@ function render() {
   labels.replaceChildren();
   if (state.pending !== null) {
     for (const name of state.pending) labels.append(badge(name, "pending"));
-    labels.append(badge("Enter to confirm", "pending"));
+    labels.append(badge(state.multilabel ? "Enter to confirm" : "Enter to accept", "pending"));
   } else {
     for (const name of image.labels) labels.append(badge(name, "label"));
   }
   if (image.exclude) labels.append(badge("excluded", "exclude"));
   labels.dataset.labels = image.labels.join(",");
   labels.dataset.exclude = String(image.exclude);
+  labels.dataset.pending = (state.pending ?? []).join(",");
+  renderSuggestion(image);
 }
 
 function renderSide() {
@@ -313,19 +368,31 @@ function fillGridFilter() {
 
 // --- loading ---------------------------------------------------------------------------------
 
-async function load() {
-  const answer = await api("/api/images");
-  const current = state.images[state.index]?.path;
+// current: the image to stay on (or open: a ?path= link), else the first unlabelled one
+async function load(current = state.images[state.index]?.path) {
+  const answer = await api("/api/images?order=" + state.order);
   Object.assign(state, {
     images: answer.images, classes: answer.classes, multilabel: answer.multilabel,
-    progress: answer.progress,
+    progress: answer.progress, run: answer.run,
   });
   $("kind").textContent = answer.multilabel ? "(multi-label: toggle, Enter)" : "";
   $("labels-file").textContent = "Labels: " + answer.labels_file;
+  $("order-box").hidden = !state.run;
   fillGridFilter();
   const index = state.images.findIndex((image) => image.path === current);
-  go(index >= 0 ? index : state.images.findIndex((i) => !i.exclude && !i.labels.length));
+  const pending = state.pending;
+  go(index >= 0 ? index : state.images.findIndex(isLeft));
+  if (index >= 0 && index === state.index && pending !== null) { state.pending = pending; render(); }
   if (state.unsaved === 0) showStatus("saved", "saved");
+}
+
+function changeOrder() {
+  state.order = $("order").value;
+  const address = new URL(location.href);
+  address.searchParams.set("order", state.order);
+  address.searchParams.delete("path");
+  history.replaceState(null, "", address);
+  load(null).catch((error) => showMessage(error.message));
 }
 
 async function addClass(event) {
@@ -343,7 +410,22 @@ async function addClass(event) {
   }
 }
 
+// The moment each new image is on screen, for bench/app_latency.py: [{path, at}] in
+// performance.now() time, taken when the <img> has loaded, at the start of the frame that
+// paints it.
+window.__imclassShown = [];
+
+function markShown() {
+  const path = $("photo").alt;
+  requestAnimationFrame(() => window.__imclassShown.push({path, at: performance.now()}));
+}
+
 function start() {
+  const query = new URLSearchParams(location.search);
+  state.order = query.get("order") === "uncertain" ? "uncertain" : "name";
+  $("order").value = state.order;
+  $("order").addEventListener("change", changeOrder);
+  $("photo").addEventListener("load", markShown);
   document.addEventListener("keydown", onKey);
   $("add-class").addEventListener("submit", addClass);
   $("mode-button").addEventListener("click", () => setGrid(!state.grid));
@@ -351,7 +433,10 @@ function start() {
   $("keys-button").addEventListener("click", () => $("keys").classList.toggle("open"));
   // another tab may have labelled images meanwhile: their state, not ours, is shown on return
   window.addEventListener("focus", () => { if (state.unsaved === 0 && !state.grid) load(); });
-  load().catch((error) => { showStatus("error", "not loaded"); showMessage(error.message); });
+  load(query.get("path")).catch((error) => {
+    showStatus("error", "not loaded");
+    showMessage(error.message);
+  });
 }
 
 document.addEventListener("DOMContentLoaded", start);
