@@ -23,3 +23,12 @@ def test_a_taken_port_or_a_bad_class_is_one_line(tmp_path):
     assert f"cannot listen on 127.0.0.1:{port}" in line
     line = one_error_line(invoke("app", data, "--port", "0", "--classes", "a\tb,c"))
     assert "is not allowed" in line
+
+
+def test_the_printed_address_leads_to_the_page_there_is_something_for(tmp_path):
+    from imclass.app.settings import AppSettings
+
+    assert AppSettings(token="t", data=tmp_path).start_page == "/label"
+    assert AppSettings(token="t", runs_dir=tmp_path).start_page == "/runs"
+    assert AppSettings(token="t", runs=(tmp_path,)).start_page == "/runs"
+    assert AppSettings(token="t").start_page == "/live"  # ImageNet needs nothing

@@ -38,7 +38,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.state.models = predict_api.ModelShelf(settings)
     app.include_router(predict_api.router)
     app.get("/live", include_in_schema=False)(_page("live.html"))
-    app.get("/", include_in_schema=False)(_home)
+    app.get("/", include_in_schema=False)(lambda: RedirectResponse(settings.start_page, 303))
     return app
 
 
@@ -77,10 +77,6 @@ def _page(name: str):
         return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
 
     return page
-
-
-def _home() -> RedirectResponse:
-    return RedirectResponse("/label", status_code=303)
 
 
 def _no_data() -> PlainTextResponse:

@@ -28,6 +28,13 @@ class AppSettings:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
 
     @property
+    def start_page(self) -> str:
+        """Where the printed URL and / lead: Label with data, else Results with runs, else Live."""
+        if self.data is not None:
+            return "/label"
+        return "/runs" if self.runs or self.runs_dir is not None else "/live"
+
+    @property
     def labels_file(self) -> Path | None:
         """The annotation file: labels as given, else annotations.tsv in DATA's folder."""
         if self.labels is not None:

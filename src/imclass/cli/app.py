@@ -49,7 +49,8 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
         )
         web_app = create_app(settings)
         shown = f"[{host}]" if ":" in host else host
-        stdout.print(f"imclass app: http://{shown}:{settings.port}/label?token={settings.token}")
+        address = f"http://{shown}:{settings.port}{settings.start_page}?token={settings.token}"
+        stdout.print(f"imclass app: {address}")
         if settings.labels_file is not None:
             stdout.print(f"labels are saved to {settings.labels_file}")
         for warning in web_app.state.warnings:
