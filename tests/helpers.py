@@ -184,3 +184,30 @@ def browser_or_skip(*args: str):
         executable_path="/usr/bin/chromium", args=["--no-sandbox", *args], headless=True
     )
     return playwright, browser
+
+
+# ---- the Label page in a browser (tests/app) ----
+
+
+def open_label_page(browser, server: AppServer):
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.goto(server.url)  # the token becomes a cookie; the address bar loses it
+    page.wait_for_selector("#save-status[data-state=saved]")
+    assert "token" not in page.url
+    return page
+
+
+def press_and_wait_saved(page, keys: list[str]) -> None:
+    for key in keys:
+        page.keyboard.press(key)
+    page.wait_for_selector("#save-status[data-state=saved]", timeout=20_000)
+
+
+def tsv_rows(tsv: Path) -> dict[str, tuple[tuple[str, ...], bool]]:
+    lines = tsv.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "IM_FILENAME\tEXCLUDE\tLABELS"
+    rows = {}
+    for line in lines[1:]:
+        name, exclude, labels = line.split("\t")
+        rows[name] = (tuple(filter(None, labels.split(","))), exclude == "True")
+    return rows

@@ -5,7 +5,7 @@ takes the annotation file they are in."""
 from pathlib import Path
 
 import pytest
-from tests.helpers import AppServer, scene
+from tests.helpers import AppServer, open_label_page, press_and_wait_saved, scene, tsv_rows
 
 from imclass.data.dataset import label_ids, open_data
 
@@ -22,20 +22,6 @@ def photo_folder(root: Path, count: int) -> Path:
     return root
 
 
-def open_label_page(browser, server: AppServer):
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-    page.goto(server.url)  # the token becomes a cookie; the address bar loses it
-    page.wait_for_selector("#save-status[data-state=saved]")
-    assert "token" not in page.url
-    return page
-
-
-def press_and_wait_saved(page, keys: list[str]) -> None:
-    for key in keys:
-        page.keyboard.press(key)
-    page.wait_for_selector("#save-status[data-state=saved]", timeout=20_000)
-
-
 def labels_in_page(page, count: int) -> dict[str, tuple[tuple[str, ...], bool]]:
     """Each image's labels and exclusion as the page shows them, stepping with →."""
     shown = {}
@@ -47,16 +33,6 @@ def labels_in_page(page, count: int) -> dict[str, tuple[tuple[str, ...], bool]]:
         shown[name] = (tuple(filter(None, labels.split(","))), exclude)
         page.keyboard.press("ArrowRight")
     return shown
-
-
-def tsv_rows(tsv: Path) -> dict[str, tuple[tuple[str, ...], bool]]:
-    lines = tsv.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "IM_FILENAME\tEXCLUDE\tLABELS"
-    rows = {}
-    for line in lines[1:]:
-        name, exclude, labels = line.split("\t")
-        rows[name] = (tuple(filter(None, labels.split(","))), exclude == "True")
-    return rows
 
 
 def test_single_label_keyboard_only_survives_kill_9(tmp_path, browser):

@@ -8,8 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.app.test_label_page import open_label_page, press_and_wait_saved, tsv_rows
-from tests.helpers import CLASS_COLOURS, AppServer, colour_image, make_image_folder, scene
+from tests.helpers import (
+    CLASS_COLOURS,
+    AppServer,
+    colour_image,
+    make_image_folder,
+    open_label_page,
+    press_and_wait_saved,
+    scene,
+    tsv_rows,
+)
 
 from imclass import TrainConfig
 from imclass.progress import Reporter
