@@ -145,7 +145,7 @@ class AppServer:
             self.kill()
             raise AssertionError(f"the app did not start: {first}{self.process.stdout.read()}")
         self.url = first.split(": ", 1)[1].strip()  # http://127.0.0.1:PORT/label?token=T
-        self.base = self.url.split("/label", 1)[0]
+        self.base = "/".join(self.url.split("/", 3)[:3])  # http://127.0.0.1:PORT
         self.token = self.url.rsplit("token=", 1)[1]
 
     def _first_line(self, timeout: float) -> str:

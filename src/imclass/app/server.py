@@ -22,11 +22,17 @@ STATIC = Path(__file__).parent / "static"
 def create_app(settings: AppSettings) -> FastAPI:
     """The app for one launch: reads the data and its labels now (errors surface before the
     server starts), then serves the pages and the API."""
-    app = FastAPI(title="imclass app", summary="Label images, review runs, try a model.")
+    app = FastAPI(
+        title="imclass app",
+        summary="Label images, review runs, try a model.",
+        docs_url=None,  # FastAPI's own /docs fetches its viewer from a CDN; ours is offline
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.warnings = []  # one line each, printed by `imclass app` under its URL
     app.add_middleware(AccessGuard, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _add_api_docs(app)
     if settings.data is not None:
         _add_label_page(app, settings)
     else:
@@ -70,6 +76,25 @@ def _suggester(settings: AppSettings, root: Path):
     from imclass.app.suggestions import Suggester
 
     return Suggester(settings.runs[0], root)
+
+
+def _add_api_docs(app: FastAPI) -> None:
+    """/docs: the OpenAPI viewer from the swagger-ui-bundle package, served here (offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="imclass app API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    app.get("/docs", include_in_schema=False)(docs)
 
 
 def _page(name: str):
