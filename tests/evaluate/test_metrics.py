@@ -36,3 +36,13 @@ def test_perfectly_calibrated_bins_have_zero_error():
     probs = np.tile([0.75, 0.25], (4, 1))
     assert expected_calibration_error(labels, probs) == pytest.approx(0.0)
     assert expected_calibration_error(np.array([1, 1, 1, 1]), probs) == pytest.approx(0.75)
+
+
+def test_worst_mistakes_are_the_most_confident_wrong_decisions_first():
+    from imclass.evaluate.metrics import worst_mistakes
+
+    labels = [0, 1, 1, 2, 0]
+    probs = [[0.9, 0.1, 0.0], [0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.05, 0.9, 0.05], [0.4, 0.6, 0.0]]
+    assert worst_mistakes(labels, probs, 10).tolist() == [3, 1, 4]  # 0.9, 0.7, 0.6 wrong
+    assert worst_mistakes(labels, probs, 2).tolist() == [3, 1]
+    assert worst_mistakes([0, 1], [[0.9, 0.1], [0.2, 0.8]], 5).tolist() == []

@@ -25,6 +25,7 @@ from imclass.app.settings import AppSettings
 from imclass.data.images import UnreadableImage
 from imclass.errors import ImclassError
 from imclass.evaluate.label_errors import label_error_candidates
+from imclass.evaluate.metrics import worst_mistakes
 from imclass.evaluate.runs import (
     TOP,
     RunSummary,
@@ -33,9 +34,9 @@ from imclass.evaluate.runs import (
     counts_at_thresholds,
     label_cell,
     list_runs,
+    own_thresholds,
     run_is_multilabel,
 )
-from imclass.evaluate.runs import _own_thresholds as own_thresholds
 from imclass.inference.predictor import top_k
 from imclass.models.run_dir import Predictions, RunDirectory
 
@@ -237,11 +238,10 @@ def _thresholds(folder: RunDirectory, predictions: Predictions) -> list[float]:
 def _worst_mistakes(predictions: Predictions, multilabel: bool) -> list[int]:
     """Rows whose decision differs from the label, the most confident first (single-label: in
     the wrong class; multi-label: about its most wrong label)."""
+    if not multilabel:
+        return worst_mistakes(predictions.label_indices(), predictions.probs, SHOWN).tolist()
     wrong = [row for row in range(len(predictions)) if _differs(predictions, row)]
-    if multilabel:
-        error = np.abs(predictions.label_matrix() - predictions.probs).max(axis=1)
-    else:
-        error = predictions.probs.max(axis=1)
+    error = np.abs(predictions.label_matrix() - predictions.probs).max(axis=1)
     return sorted(wrong, key=lambda row: -error[row])[:SHOWN]
 
 

@@ -84,3 +84,12 @@ def undo_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     logits -= logits.max(1, keepdims=True)
     unscaled = np.exp(logits)
     return unscaled / unscaled.sum(1, keepdims=True)
+
+
+def worst_mistakes(labels, probs, limit: int) -> np.ndarray:
+    """Rows the model decides wrongly, the most confident wrong decision first (at most limit):
+    the report's and the Results page's "worst mistakes". labels (N,) ints, probs (N, C)."""
+    labels, probs = np.asarray(labels), np.asarray(probs)
+    predicted = decide(probs, multilabel=False)
+    wrong = np.flatnonzero(predicted != labels)
+    return wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")][:limit]

@@ -9,6 +9,7 @@ import numpy as np
 
 from imclass.evaluate import plots
 from imclass.evaluate.html_parts import figure_card, figures_table, image_tag, page
+from imclass.evaluate.metrics import worst_mistakes
 from imclass.files import write_text
 from imclass.inference.decisions import decide
 
@@ -36,8 +37,7 @@ def _per_class(metrics: dict, ap: dict, auc: dict) -> str:
 
 def _worst_mistakes(labels, probs, paths, classes, limit: int = 24) -> str:
     predicted = decide(probs, multilabel=False)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-probs[wrong, predicted[wrong]])][:limit]
+    wrong = worst_mistakes(labels, probs, limit)
     if len(wrong) == 0:
         return "<p>No mistakes on these images.</p>"
     cards = "".join(

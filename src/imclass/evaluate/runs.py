@@ -232,7 +232,7 @@ def _thresholds(run: RunDirectory, predictions: Predictions, thresholds, where: 
     """thresholds as given (one number for every label, or one per label, each in [0, 1]),
     else the run's own: model.json's, else those its metrics.json was computed at, else HALF."""
     if thresholds is None:
-        thresholds = _own_thresholds(run)
+        thresholds = own_thresholds(run)
     count = len(predictions.classes)
     try:
         values = np.broadcast_to(np.asarray(thresholds, dtype=float), (count,))
@@ -244,7 +244,7 @@ def _thresholds(run: RunDirectory, predictions: Predictions, thresholds, where: 
     return values
 
 
-def _own_thresholds(run: RunDirectory):
+def own_thresholds(run: RunDirectory):
     if run.spec_path.is_file():
         return run.read_spec().decision_thresholds()
     try:
