@@ -8,6 +8,9 @@ import pytest
 from tests.helpers import AppServer, open_label_page, press_and_wait_saved, scene, tsv_rows
 
 from imclass.data.dataset import label_ids, open_data
+from imclass.progress import Reporter
+from imclass.train.config import TrainConfig
+from imclass.train.run import train_run
 
 pytestmark = pytest.mark.slow  # a browser and two server processes: about 10 s each
 
@@ -61,6 +64,12 @@ def test_single_label_keyboard_only_survives_kill_9(tmp_path, browser):
     assert source.classes == tuple(sorted(CLASSES)) and not source.multilabel
     labelled = {name: labels for name, (labels, excluded) in expected.items() if not excluded}
     assert classes_read_back(source) == labelled
+    # and `imclass train` trains on it: the 30 labelled images, the 3 excluded left out
+    tiny = TrainConfig(image_size=64, head_epochs=2, epochs=1, batch_size=8, workers=0)
+    result = train_run(data / "annotations.tsv", tiny, tmp_path / "run", Reporter(quiet=True))
+    trainer = result.trainer
+    assert len(trainer.train_set) + len(trainer.valid_set) == 30
+    assert trainer.spec.classes == tuple(sorted(CLASSES))
 
 
 def test_multilabel_keyboard_only_survives_kill_9(tmp_path, browser):
