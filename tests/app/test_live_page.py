@@ -50,6 +50,32 @@ def camera_browser(bee_photo, tmp_path):
     playwright.stop()
 
 
+def drawn_orange(path: Path) -> Path:
+    """A picture made here (an orange on a plate), for machines without the shared photos."""
+    from PIL import ImageDraw
+
+    picture = Image.new("RGB", (640, 480), (235, 230, 220))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((170, 300, 470, 420), fill=(250, 250, 250), outline=(180, 180, 180), width=4)
+    draw.ellipse((230, 150, 410, 330), fill=(245, 140, 20))
+    picture.save(path, quality=92)
+    return path
+
+
+@pytest.fixture
+def drawn_camera_browser(tmp_path):
+    """Chromium whose fake camera films a drawn picture: runs wherever Chromium does."""
+    video = mjpeg_video(drawn_orange(tmp_path / "orange.jpg"), tmp_path / "orange.mjpeg")
+    playwright, chromium = browser_or_skip(
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
 @pytest.fixture
 def server(tmp_path):
     """The app with a folder of two photos and one untrained run, 'pets'."""
@@ -118,3 +144,16 @@ def test_a_chosen_file_is_classified_by_imagenet_then_by_a_run(camera_browser, s
     assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-4)
     assert set(statuses) == {200}
     page.screenshot(path=str(tmp_path / "live-page-file.png"))
+
+
+def test_the_camera_of_a_drawn_picture_gets_a_top_3_again_and_again(drawn_camera_browser, server):
+    page, statuses = open_live_page(drawn_camera_browser, server)
+    top = shown(page, "camera")
+    assert len(top) == 3 and top == sorted(top, key=lambda pair: -pair[1])
+    assert all(name and 0 <= p <= 1 for name, p in top) and sum(p for _, p in top) <= 1 + 1e-6
+    more = answers_shown(page) + 3
+    page.wait_for_function(
+        f"() => +document.getElementById('predictions').dataset.answers >= {more}",
+        timeout=60_000,
+    )
+    assert set(statuses) == {200}
