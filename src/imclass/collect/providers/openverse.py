@@ -1,0 +1,53 @@
+"""Openverse (https://api.openverse.org/v1/images/): CC-licensed images. Anonymous use has a
+small quota and page_size <= 20; a free token (OPENVERSE_TOKEN, sent as a Bearer header)
+allows page_size <= 500. Rate limits are in X-RateLimit-* headers, 429 beyond."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imclass.collect.providers.base import Page, Politeness, Provider, SearchResult
+
+ANONYMOUS_PAGE_SIZE = 20  # documented maximum without a token
+TOKEN_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Openverse(Provider):
+    name: str = "openverse"
+    base_url: str = "https://api.openverse.org"
+    path: str = "/v1/images/"
+    page_size: int = ANONYMOUS_PAGE_SIZE
+    paging: str = "page"
+    filters: tuple[str, ...] = ("license", "license_type", "size", "mature")
+    politeness: Politeness = Politeness(min_interval=1.0, concurrency=4)
+    key_env: str = "OPENVERSE_TOKEN"
+
+    def headers(self) -> dict[str, str]:
+        token = self.key()
+        return {**super().headers(), **({"Authorization": f"Bearer {token}"} if token else {})}
+
+    def params(self, query: str, want: int, state: dict | None) -> dict:
+        size = TOKEN_PAGE_SIZE if self.key() else self.page_size
+        page = state["page"] if state else 1
+        return {"q": query, "page": page, "page_size": min(size, max(want, 1)), "mature": "false"}
+
+    def parse(self, payload: dict, state: dict | None) -> Page:
+        page = state["page"] if state else 1
+        results = [_result(r) for r in payload.get("results") or () if r.get("url")]
+        more = page < int(payload.get("page_count") or 0)
+        return Page(results, {"page": page + 1} if more else None)
+
+
+def _result(row: dict) -> SearchResult:
+    licence = " ".join(p for p in (row.get("license"), row.get("license_version")) if p)
+    return SearchResult(
+        url=row["url"],
+        page_url=row.get("foreign_landing_url") or "",
+        width=int(row.get("width") or 0),
+        height=int(row.get("height") or 0),
+        licence=f"CC {licence.upper()}" if licence and row.get("license") != "pdm" else licence,
+        licence_url=row.get("license_url") or "",
+        creator=row.get("creator") or "",
+        attribution=row.get("attribution") or "",
+    )

@@ -1,0 +1,129 @@
+"""Each provider's requests and its reading of answers in the documented JSON shapes."""
+
+import pytest
+
+from imclass.collect.providers import create_provider
+from imclass.errors import ConfigError
+
+OPENVERSE_ANSWER = {
+    "result_count": 3,
+    "page_count": 2,
+    "page_size": 2,
+    "page": 1,
+    "results": [
+        {
+            "id": "a",
+            "title": "Striped blouse",
+            "url": "https://live.staticflickr.com/1/a.jpg",
+            "thumbnail": "https://api.openverse.org/v1/images/a/thumb/",
+            "foreign_landing_url": "https://www.flickr.com/photos/x/1",
+            "width": 640,
+            "height": 480,
+            "filetype": "jpg",
+            "license": "by-sa",
+            "license_version": "2.0",
+            "license_url": "https://creativecommons.org/licenses/by-sa/2.0/",
+            "creator": "Ann",
+            "attribution": '"Striped blouse" by Ann is licensed under CC BY-SA 2.0.',
+        }
+    ],
+}
+
+COMMONS_ANSWER = {
+    "batchcomplete": True,
+    "continue": {"gsroffset": 2, "continue": "gsroffset||"},
+    "query": {
+        "pages": [
+            {
+                "pageid": 2,
+                "ns": 6,
+                "title": "File:B.jpg",
+                "index": 2,
+                "imageinfo": [{"url": "https://upload.wikimedia.org/b.jpg", "width": 5}],
+            },
+            {
+                "pageid": 1,
+                "ns": 6,
+                "title": "File:A.jpg",
+                "index": 1,
+                "imageinfo": [
+                    {
+                        "size": 1000,
+                        "width": 800,
+                        "height": 600,
+                        "url": "https://upload.wikimedia.org/a.jpg",
+                        "descriptionurl": "https://commons.wikimedia.org/wiki/File:A.jpg",
+                        "mime": "image/jpeg",
+                        "extmetadata": {
+                            "Artist": {"value": '<a href="//x">Bob</a>', "source": "commons-desc"},
+                            "LicenseShortName": {"value": "CC BY 4.0"},
+                            "LicenseUrl": {"value": "https://creativecommons.org/licenses/by/4.0"},
+                        },
+                    }
+                ],
+            },
+        ]
+    },
+}
+
+
+def test_openverse_asks_pages_and_reads_results():
+    provider = create_provider("openverse", endpoint="http://127.0.0.1:8123")
+    assert provider.url() == "http://127.0.0.1:8123/v1/images/"
+    assert provider.params("striped blouse", 50, None) == {
+        "q": "striped blouse",
+        "page": 1,
+        "page_size": 20,
+        "mature": "false",
+    }
+    page = provider.parse(OPENVERSE_ANSWER, None)
+    assert page.next_state == {"page": 2}
+    (result,) = page.results
+    assert (result.url, result.width, result.licence) == (
+        "https://live.staticflickr.com/1/a.jpg",
+        640,
+        "CC BY-SA 2.0",
+    )
+    assert provider.parse(OPENVERSE_ANSWER, {"page": 2}).next_state is None
+
+
+def test_openverse_token_from_the_environment_only(monkeypatch):
+    provider = create_provider("openverse")
+    assert "Authorization" not in provider.headers()
+    monkeypatch.setenv("OPENVERSE_TOKEN", "secret")
+    assert provider.headers()["Authorization"] == "Bearer secret"
+    assert provider.params("q", 500, None)["page_size"] == 500
+    assert "secret" not in provider.describe("q", 500)
+
+
+def test_wikimedia_searches_files_and_follows_continue():
+    provider = create_provider("wikimedia")
+    assert provider.url() == "https://commons.wikimedia.org/w/api.php"
+    params = provider.params("dotted hoodie", 80, None)
+    assert (params["generator"], params["gsrnamespace"], params["gsrlimit"]) == (
+        "search",
+        "6",
+        "50",
+    )
+    assert params["iiprop"] == "url|size|mime|extmetadata"
+    assert "imclass" in provider.headers()["User-Agent"]
+    page = provider.parse(COMMONS_ANSWER, None)
+    assert [r.url for r in page.results] == [
+        "https://upload.wikimedia.org/a.jpg",
+        "https://upload.wikimedia.org/b.jpg",
+    ]
+    first = page.results[0]
+    assert (first.creator, first.licence, first.attribution) == (
+        "Bob",
+        "CC BY 4.0",
+        "Bob, CC BY 4.0",
+    )
+    assert page.next_state == {"gsroffset": 2, "continue": "gsroffset||"}
+    assert provider.params("q", 5, page.next_state)["gsroffset"] == 2
+
+
+def test_unknown_provider_and_bad_endpoint():
+    with pytest.raises(ConfigError, match="Did you mean 'openverse'"):
+        create_provider("openvers")
+    with pytest.raises(ConfigError, match="endpoint"):
+        create_provider("openverse", endpoint="ftp://x").url()
