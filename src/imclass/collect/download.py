@@ -1,0 +1,188 @@
+"""The downloader every provider shares: only http(s) to public addresses, a per-host limit on
+downloads at once, timeouts, retries with exponential backoff on 429 and 5xx that honour
+Retry-After, a byte cap, redirects followed one by one (each hop checked), and bytes kept only
+when they decode as an image by the rules of data/images.py."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import ipaddress
+import socket
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from imclass.collect.providers.base import USER_AGENT
+from imclass.data.images import EXTENSION_FORMATS, UnreadableImage, load_rgb, open_image
+
+MAX_BYTES = 20 * 1024 * 1024  # issue 12: 20 MB a file by default, as for uploads
+MAX_RETRY_AFTER = 60.0  # a server asking for longer is given up on for this run
+# the file name extension each format imclass reads (data/images.py) is stored under
+FORMAT_EXTENSIONS = {kind: f".{kind.lower()}" for kind in set(EXTENSION_FORMATS.values())}
+FORMAT_EXTENSIONS.update({"JPEG": ".jpg", "TIFF": ".tif"})
+REFUSED_ROBOTS = ("noai", "noimageai")
+
+
+class Rejected(Exception):
+    """A URL whose answer is not kept; str(error) is the manifest's reason."""
+
+
+@dataclass(frozen=True)
+class DownloadSettings:
+    max_bytes: int = MAX_BYTES
+    timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 1.0  # seconds before the first retry; doubled each time
+    max_redirects: int = 5
+    per_host: int = 4
+    min_side: int = 0
+    allow_private_urls: bool = False
+
+
+@dataclass(frozen=True)
+class Image:
+    """Bytes that decoded as an image: their digest, format extension and size."""
+
+    data: bytes
+    sha256: str
+    extension: str
+    width: int
+    height: int
+
+
+class Downloader:
+    """Fetches image URLs with one httpx client; safe to call from several threads."""
+
+    def __init__(self, settings: DownloadSettings, client: httpx.Client | None = None):
+        self.settings = settings
+        self.client = client or httpx.Client(
+            timeout=settings.timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+        self._hosts: dict[str, threading.Semaphore] = defaultdict(
+            lambda: threading.Semaphore(settings.per_host)
+        )
+        self._lock = threading.Lock()
+
+    def fetch_image(self, url: str) -> Image:
+        """The image at url, or Rejected with the reason."""
+        return check_image(self.fetch(url), self.settings.min_side)
+
+    def fetch(self, url: str) -> bytes:
+        """The body at url after redirects, each hop checked; Rejected with the reason."""
+        seen = set()
+        for _ in range(self.settings.max_redirects + 1):
+            check_url(url, self.settings.allow_private_urls)
+            if url in seen:
+                raise Rejected("redirect loop")
+            seen.add(url)
+            with self._host(url):
+                location, body = self._get_with_retries(url)
+            if location is None:
+                return body
+            url = location
+        raise Rejected(f"more than {self.settings.max_redirects} redirects")
+
+    def _host(self, url: str) -> threading.Semaphore:
+        with self._lock:
+            return self._hosts[urlsplit(url).netloc]
+
+    def _get_with_retries(self, url: str) -> tuple[str | None, bytes]:
+        for attempt in range(self.settings.retries):
+            try:
+                return self._get(url)
+            except _Retry as retry:
+                time.sleep(retry.wait if retry.wait is not None else self._backoff(attempt))
+        try:
+            return self._get(url)
+        except _Retry as retry:
+            tries = self.settings.retries + 1
+            raise Rejected(f"HTTP {retry.status} after {tries} tries") from None
+
+    def _backoff(self, attempt: int) -> float:
+        return self.settings.backoff * 2**attempt
+
+    def _get(self, url: str) -> tuple[str | None, bytes]:
+        try:
+            with self.client.stream("GET", url) as response:
+                return _read(response, url, self.settings.max_bytes)
+        except httpx.TimeoutException:
+            raise Rejected(f"timed out after {self.settings.timeout:g} s") from None
+        except httpx.HTTPError as error:
+            raise Rejected(f"download failed ({type(error).__name__})") from None
+
+
+class _Retry(Exception):
+    def __init__(self, status: int, wait: float | None):
+        self.status, self.wait = status, wait
+
+
+def _read(response: httpx.Response, url: str, max_bytes: int) -> tuple[str | None, bytes]:
+    status = response.status_code
+    if status in (429, 500, 502, 503, 504):
+        raise _Retry(status, _retry_after(response.headers.get("Retry-After")))
+    if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+        return urljoin(url, response.headers["Location"]), b""
+    if status != 200:
+        raise Rejected(f"HTTP {status}")
+    robots = response.headers.get("X-Robots-Tag", "").lower()
+    if any(word in robots for word in REFUSED_ROBOTS):
+        raise Rejected(f"X-Robots-Tag: {robots}")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise Rejected(f"larger than {max_bytes} bytes")
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise Rejected(f"larger than {max_bytes} bytes")
+    return None, bytes(body)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delay form); a longer wait than we allow gives up."""
+    if value is None or not value.strip().isdigit():
+        return None
+    wait = float(value)
+    if wait > MAX_RETRY_AFTER:
+        raise Rejected(f"asked to retry after {value} s")
+    return wait
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Refuse what a search result must not make us fetch: other schemes, and hosts resolving
+    to loopback, private, link-local (cloud metadata at 169.254.169.254) or reserved addresses."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Rejected(f"not an http(s) URL ({parts.scheme or 'no scheme'})")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise Rejected(f"host not found ({parts.hostname})") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise Rejected(f"private address refused ({address})")
+
+
+def check_image(data: bytes, min_side: int = 0) -> Image:
+    """data as an Image if its magic bytes name an image format imclass reads and it decodes
+    fully (bomb limit included) with both sides at least min_side; else Rejected."""
+    try:
+        with open_image(io.BytesIO(data)) as opened:
+            kind = opened.format
+        picture = load_rgb(io.BytesIO(data))
+    except UnreadableImage as error:
+        raise Rejected(error.reason) from None
+    if kind not in FORMAT_EXTENSIONS:
+        raise Rejected(f"not an image format imclass reads ({kind})")
+    if min(picture.size) < min_side:
+        raise Rejected(f"smaller than {min_side} px ({picture.width}x{picture.height})")
+    digest = hashlib.sha256(data).hexdigest()
+    return Image(data, digest, FORMAT_EXTENSIONS[kind], picture.width, picture.height)
