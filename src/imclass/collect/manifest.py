@@ -1,0 +1,91 @@
+"""OUT/manifest.csv, one row per image URL with its source, licence and fate (kept, duplicate,
+rejected and why), and OUT/ATTRIBUTION.md made from it. Its only reader and writer."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+from imclass.errors import DataError
+from imclass.files import write_text
+
+MANIFEST = "manifest.csv"
+ATTRIBUTION = "ATTRIBUTION.md"
+KEPT, DUPLICATE, REJECTED = "kept", "duplicate", "rejected"
+
+
+@dataclass(frozen=True)
+class Row:
+    path: str  # relative to OUT; empty when nothing was stored
+    provider: str
+    query: str
+    item: str
+    attribute: str
+    url: str
+    page_url: str
+    width: int
+    height: int
+    bytes: int
+    sha256: str
+    licence: str
+    licence_url: str
+    creator: str
+    attribution: str
+    status: str
+    reason: str  # why rejected; for a duplicate, "same bytes as P" or "near duplicate of P"
+
+    def but(self, **changes) -> Row:
+        return replace(self, **changes)
+
+
+COLUMNS = [f.name for f in fields(Row)]
+
+
+def read_manifest(out: Path) -> dict[str, Row]:
+    """The rows of OUT/manifest.csv by URL; {} when there is none yet."""
+    path = out / MANIFEST
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != COLUMNS:
+            raise DataError(f"{path}: not a manifest imclass collect wrote (columns differ)")
+        rows = [_row(r) for r in reader]
+    return {row.url: row for row in rows}
+
+
+def _row(raw: dict) -> Row:
+    ints = {"width", "height", "bytes"}
+    return Row(**{k: int(v or 0) if k in ints else v for k, v in raw.items()})
+
+
+def write_manifest(out: Path, rows: dict[str, Row]) -> None:
+    """Atomically, in the order the URLs were met."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(asdict(row) for row in rows.values())
+    write_text(out / MANIFEST, buffer.getvalue())
+
+
+def write_attribution(out: Path, rows: dict[str, Row]) -> None:
+    """ATTRIBUTION.md: every kept image with its creator, licence and source page."""
+    kept = sorted((r for r in rows.values() if r.status == KEPT), key=lambda r: r.path)
+    lines = [
+        "# Attribution",
+        "",
+        "The images in this folder remain their creators' works, under the licences below.",
+        "",
+    ]
+    for row in kept:
+        licence = (
+            f"[{row.licence or 'licence unknown'}]({row.licence_url})"
+            if row.licence_url
+            else (row.licence or "licence unknown")
+        )
+        source = row.page_url or row.url
+        credit = row.attribution or f"by {row.creator or 'unknown creator'}"
+        lines.append(f"- `{row.path}`: {credit}; {licence}; <{source}>")
+    write_text(out / ATTRIBUTION, "\n".join(lines) + "\n")

@@ -1,0 +1,175 @@
+"""One collect: every query searched, its new URLs downloaded (in result order, so a rerun
+after an interruption makes the same choices), each outcome recorded in the manifest at once,
+then near duplicates grouped across all kept images and one of each group kept."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from imclass.collect.download import Downloader, DownloadSettings, Image, Rejected
+from imclass.collect.manifest import (
+    DUPLICATE,
+    KEPT,
+    REJECTED,
+    Row,
+    read_manifest,
+    write_attribution,
+    write_manifest,
+)
+from imclass.collect.providers import Provider, SearchResult, search
+from imclass.collect.queries import Query
+from imclass.data.dedup import find_duplicates
+from imclass.files import atomic_path
+from imclass.progress import Reporter
+
+# dhash bits (of 256) for "the same photo": on 60 hymenoptera photos a JPEG re-encode at
+# quality 70 moved 59 by <= 9 bits and one by 24, a resize to 90 % moved all by <= 5, and
+# the closest two different photos were 77 bits apart.
+DEFAULT_MAX_DISTANCE = 24
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    per_query: int
+    max_distance: int = DEFAULT_MAX_DISTANCE
+    workers: int = 8
+    download: DownloadSettings = field(default_factory=DownloadSettings)
+
+
+@dataclass
+class Summary:
+    """The final table: this run's asked/returned/downloaded, and the data set's totals."""
+
+    asked: int = 0
+    returned: int = 0
+    downloaded: int = 0
+    rejected: Counter = field(default_factory=Counter)  # by reason
+    duplicates: int = 0
+    kept: Counter = field(default_factory=Counter)  # by class folder
+
+
+def collect(
+    queries: list[Query],
+    provider: Provider,
+    out: Path,
+    settings: CollectSettings,
+    *,
+    reporter: Reporter | None = None,
+) -> Summary:
+    """Fill out with the images of every query; resumes from out's manifest."""
+    reporter = reporter or Reporter(quiet=True)
+    out.mkdir(parents=True, exist_ok=True)
+    state = _State(out, read_manifest(out), Summary())
+    downloader = Downloader(settings.download)
+    with (
+        httpx.Client(timeout=settings.download.timeout, follow_redirects=True) as api,
+        ThreadPoolExecutor(settings.workers) as pool,
+    ):
+        for query in queries:
+            results = search(api, provider, query.text, settings.per_query)
+            state.summary.asked += settings.per_query
+            state.summary.returned += len(results)
+            fresh = state.fresh(results)
+            with reporter.task(query.text, len(fresh)) as advance:
+                for result, outcome in zip(fresh, pool.map(_fetch(downloader), fresh), strict=True):
+                    state.record(provider.name, query, result, outcome)
+                    advance(1)
+    state.drop_near_duplicates(settings.max_distance)
+    write_attribution(out, state.rows)
+    return state.totals()
+
+
+def _fetch(downloader: Downloader):
+    def fetch(result: SearchResult) -> Image | Rejected:
+        try:
+            return downloader.fetch_image(result.url)
+        except Rejected as error:
+            return error
+
+    return fetch
+
+
+@dataclass
+class _State:
+    out: Path
+    rows: dict[str, Row]
+    summary: Summary
+    met: set[str] = field(default_factory=set)
+
+    def fresh(self, results: list[SearchResult]) -> list[SearchResult]:
+        """Results whose URL no run has recorded and this run has not met yet."""
+        new = [r for r in dict((r.url, r) for r in results).values()]
+        new = [r for r in new if r.url not in self.rows and r.url not in self.met]
+        self.met.update(r.url for r in new)
+        return new
+
+    def record(self, provider: str, query: Query, result: SearchResult, outcome) -> None:
+        row = _row(provider, query, result)
+        if isinstance(outcome, Rejected):
+            row = row.but(status=REJECTED, reason=str(outcome))
+        else:
+            self.summary.downloaded += 1
+            row = self._store(row, query, outcome)
+        self.rows[row.url] = row
+        write_manifest(self.out, self.rows)  # at once: a kill loses at most this download
+
+    def _store(self, row: Row, query: Query, image: Image) -> Row:
+        facts = dict(width=image.width, height=image.height, bytes=len(image.data))
+        row = row.but(sha256=image.sha256, **facts)
+        holder = next((r for r in self.rows.values() if r.sha256 == image.sha256), None)
+        if holder is not None:
+            return row.but(status=DUPLICATE, reason=f"same bytes as {holder.path or holder.url}")
+        path = f"{query.folder}/{image.sha256[:16]}{image.extension}"
+        with atomic_path(self.out / path) as temporary:
+            temporary.write_bytes(image.data)
+        return row.but(path=path, status=KEPT)
+
+    def drop_near_duplicates(self, max_distance: int) -> None:
+        """One image of each near-duplicate group stays; the others' files go."""
+        kept = {self.out / r.path: r for r in self.rows.values() if r.status == KEPT}
+        found = find_duplicates(sorted(kept), max_distance, cache=False, workers=1)
+        for group in found.groups:
+            keeper = group.keep.relative_to(self.out).as_posix()
+            for path in group.redundant:
+                reason = f"near duplicate of {keeper}"
+                row = kept[path].but(path="", status=DUPLICATE, reason=reason)
+                self.rows[row.url] = row
+                path.unlink(missing_ok=True)
+        write_manifest(self.out, self.rows)
+
+    def totals(self) -> Summary:
+        for row in self.rows.values():
+            if row.status == REJECTED:
+                self.summary.rejected[row.reason] += 1
+            elif row.status == DUPLICATE:
+                self.summary.duplicates += 1
+            else:
+                self.summary.kept[row.path.split("/")[0]] += 1
+        return self.summary
+
+
+def _row(provider: str, query: Query, result: SearchResult) -> Row:
+    return Row(
+        path="",
+        provider=provider,
+        query=query.text,
+        item=query.item,
+        attribute=query.attribute,
+        url=result.url,
+        page_url=result.page_url,
+        width=result.width,
+        height=result.height,
+        bytes=0,
+        sha256="",
+        licence=result.licence,
+        licence_url=result.licence_url,
+        creator=result.creator,
+        attribution=result.attribution,
+        status="",
+        reason="",
+    )

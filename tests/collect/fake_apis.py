@@ -1,0 +1,166 @@
+"""A real HTTP server on 127.0.0.1, started by the test, that answers like Openverse's
+/v1/images/ and Commons' /w/api.php (their documented JSON shapes) and serves image bytes,
+including the traps a downloader meets."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from PIL import Image
+
+
+def distinct_image(seed: int, size: int = 64) -> Image.Image:
+    """A picture no other seed's is near: 8x8 random colours smoothly enlarged."""
+    cells = np.random.default_rng(seed).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(cells).resize((size, size), Image.BILINEAR)
+
+
+def jpeg(image: Image.Image, quality: int = 95) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+@dataclass
+class Answer:
+    body: bytes = b""
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    first_status: int | None = None  # answered once before the real answer (a 429)
+
+
+class FakeApis:
+    """results: query -> image paths; files: path -> Answer; requests: every path asked."""
+
+    def __init__(self):
+        self.results: dict[str, list[str]] = {}
+        self.files: dict[str, Answer] = {}
+        self.requests: list[str] = []
+        self._answered_once: set[str] = set()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def openverse(self, query: str, page: int, page_size: int) -> dict:
+        paths = self.results.get(query, [])
+        chunk = paths[(page - 1) * page_size : page * page_size]
+        return {
+            "result_count": len(paths),
+            "page_count": -(-len(paths) // page_size),
+            "page_size": page_size,
+            "page": page,
+            "results": [self._openverse_row(p) for p in chunk],
+        }
+
+    def _openverse_row(self, path: str) -> dict:
+        return {
+            "id": path,
+            "title": path,
+            "url": self.base + path,
+            "thumbnail": self.base + path + "/thumb",
+            "foreign_landing_url": f"{self.base}/page{path}",
+            "width": 64,
+            "height": 64,
+            "filetype": "jpg",
+            "license": "by",
+            "license_version": "4.0",
+            "license_url": "https://creativecommons.org/licenses/by/4.0/",
+            "creator": "Ann Example",
+            "attribution": f'"{path}" by Ann Example is licensed under CC BY 4.0.',
+        }
+
+    def commons(self, query: str, offset: int, limit: int) -> dict:
+        paths = self.results.get(query, [])
+        pages = [
+            {
+                "pageid": 1000 + offset + i,
+                "ns": 6,
+                "title": f"File:{path.strip('/')}",
+                "index": offset + i + 1,
+                "imageinfo": [
+                    {
+                        "url": self.base + path,
+                        "descriptionurl": f"{self.base}/wiki/File:{path.strip('/')}",
+                        "width": 64,
+                        "height": 64,
+                        "size": 1000,
+                        "mime": "image/jpeg",
+                        "extmetadata": {
+                            "Artist": {"value": "<a href='//x'>Bo Example</a>"},
+                            "LicenseShortName": {"value": "CC BY-SA 4.0"},
+                            "LicenseUrl": {
+                                "value": "https://creativecommons.org/licenses/by-sa/4.0"
+                            },
+                        },
+                    }
+                ],
+            }
+            for i, path in enumerate(paths[offset : offset + limit])
+        ]
+        answer: dict = {"batchcomplete": True, "query": {"pages": pages[::-1]}}
+        if offset + limit < len(paths):
+            answer["continue"] = {"gsroffset": offset + limit, "continue": "gsroffset||"}
+        return answer
+
+    def _handler(self):
+        apis = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                apis.requests.append(parts.path)
+                if parts.path == "/v1/images/":
+                    page = apis.openverse(query["q"], int(query["page"]), int(query["page_size"]))
+                    return self._json(page)
+                if parts.path == "/w/api.php":
+                    offset = int(query.get("gsroffset", 0))
+                    return self._json(
+                        apis.commons(query["gsrsearch"], offset, int(query["gsrlimit"]))
+                    )
+                return self._file(parts.path)
+
+            def _json(self, value):
+                self._send(
+                    Answer(json.dumps(value).encode(), headers={"Content-Type": "application/json"})
+                )
+
+            def _file(self, path):
+                answer = apis.files.get(path, Answer(b"not found", 404))
+                if answer.first_status and path not in apis._answered_once:
+                    apis._answered_once.add(path)
+                    return self._send(Answer(b"", answer.first_status, {"Retry-After": "1"}))
+                time.sleep(answer.delay)
+                self._send(answer)
+
+            def _send(self, answer: Answer):
+                try:
+                    self.send_response(answer.status)
+                    for key, value in answer.headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler

@@ -1,0 +1,149 @@
+"""collect against a real HTTP server on 127.0.0.1 answering as Openverse and Commons do, with
+the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte cap, a
+response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
+re-encoded and a resized near copy, a redirect loop."""
+
+import csv
+import dataclasses
+import hashlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from imclass.collect.download import DownloadSettings
+from imclass.collect.providers import Politeness, create_provider
+from imclass.collect.queries import QuerySpec, plan_queries
+from imclass.collect.run import CollectSettings, collect
+from tests.collect.fake_apis import Answer, FakeApis, distinct_image, jpeg
+
+SETTINGS = CollectSettings(
+    per_query=10,
+    workers=4,
+    download=DownloadSettings(max_bytes=20_000, timeout=1.0, backoff=0.1, allow_private_urls=True),
+)
+QUERIES = plan_queries(QuerySpec(("blouse", "hoodie"), ("striped", "dotted")))
+GOOD = {f"/good/{seed}.jpg": jpeg(distinct_image(seed)) for seed in range(6)}
+GOOD["/busy.jpg"] = jpeg(distinct_image(7))
+
+
+def traps() -> dict[str, Answer]:
+    files = {
+        path: Answer(body, headers={"Content-Type": "image/jpeg"}) for path, body in GOOD.items()
+    }
+    files["/busy.jpg"].first_status = 429
+    noise = Image.effect_noise((300, 300), 120).convert("RGB")
+    truncated = jpeg(distinct_image(10))
+    files.update(
+        {
+            "/copy/0.jpg": Answer(GOOD["/good/0.jpg"]),
+            "/near/1.jpg": Answer(jpeg(distinct_image(1), quality=70)),
+            "/resized/2.jpg": Answer(jpeg(distinct_image(2).resize((58, 58)))),
+            "/html.jpg": Answer(
+                b"<html><body>Not here</body></html>", headers={"Content-Type": "text/html"}
+            ),
+            "/truncated.jpg": Answer(truncated[: len(truncated) // 2]),
+            "/big.jpg": Answer(jpeg(noise)),
+            "/slow.jpg": Answer(GOOD["/good/5.jpg"][::-1], delay=3.0),
+            "/loop/a": Answer(status=302, headers={"Location": "/loop/b"}),
+            "/loop/b": Answer(status=302, headers={"Location": "/loop/a"}),
+        }
+    )
+    return files
+
+
+RESULTS = {
+    "striped blouse": ["/good/0.jpg", "/copy/0.jpg", "/html.jpg", "/missing.jpg", "/good/1.jpg"]
+    + ["/near/1.jpg", "/truncated.jpg"],
+    "dotted blouse": ["/good/2.jpg", "/resized/2.jpg", "/big.jpg", "/slow.jpg"],
+    "striped hoodie": ["/good/3.jpg", "/busy.jpg", "/loop/a", "/good/0.jpg"],
+    "dotted hoodie": ["/good/4.jpg", "/good/5.jpg"],
+}
+
+
+@pytest.fixture
+def apis():
+    with FakeApis() as server:
+        server.results = RESULTS
+        server.files = traps()
+        yield server
+
+
+def quick(name: str, base: str):
+    """The provider asking the local server, without its politeness pause between searches."""
+    return dataclasses.replace(create_provider(name, endpoint=base), politeness=Politeness(0, 1))
+
+
+def manifest(out: Path) -> dict[str, dict]:
+    with (out / "manifest.csv").open(encoding="utf-8") as handle:
+        return {row["url"]: row for row in csv.DictReader(handle)}
+
+
+def sha(path: str) -> str:
+    return hashlib.sha256(GOOD[path]).hexdigest()
+
+
+@pytest.mark.parametrize("provider", ["openverse", "wikimedia"])
+def test_collect_keeps_exactly_the_good_distinct_images(apis, tmp_path, provider):
+    out = tmp_path / "shirts"
+    summary = collect(QUERIES, quick(provider, apis.base), out, SETTINGS)
+
+    stored = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    blouse = [f"blouse/{sha(f'/good/{s}.jpg')[:16]}.jpg" for s in (0, 1, 2)]
+    hoodie = [
+        f"hoodie/{sha(p)[:16]}.jpg"
+        for p in ("/good/3.jpg", "/busy.jpg", "/good/4.jpg", "/good/5.jpg")
+    ]
+    assert stored == sorted(blouse + hoodie)
+    for path in stored:
+        assert hashlib.sha256((out / path).read_bytes()).hexdigest().startswith(Path(path).stem)
+
+    rows = manifest(out)
+    reasons = {
+        url.removeprefix(apis.base): (row["status"], row["reason"]) for url, row in rows.items()
+    }
+    assert reasons == {
+        "/good/0.jpg": ("kept", ""),
+        "/copy/0.jpg": ("duplicate", f"same bytes as {blouse[0]}"),
+        "/html.jpg": ("rejected", "not an image (unknown format)"),
+        "/missing.jpg": ("rejected", "HTTP 404"),
+        "/good/1.jpg": ("kept", ""),
+        "/near/1.jpg": ("duplicate", f"near duplicate of {blouse[1]}"),
+        "/truncated.jpg": ("rejected", "truncated file"),
+        "/good/2.jpg": ("kept", ""),
+        "/resized/2.jpg": ("duplicate", f"near duplicate of {blouse[2]}"),
+        "/big.jpg": ("rejected", "larger than 20000 bytes"),
+        "/slow.jpg": ("rejected", "timed out after 1 s"),
+        "/good/3.jpg": ("kept", ""),
+        "/busy.jpg": ("kept", ""),
+        "/loop/a": ("rejected", "redirect loop"),
+        "/good/4.jpg": ("kept", ""),
+        "/good/5.jpg": ("kept", ""),
+    }
+    first = rows[apis.base + "/good/0.jpg"]
+    assert (first["path"], first["item"], first["attribute"], first["query"]) == (
+        blouse[0],
+        "blouse",
+        "striped",
+        "striped blouse",
+    )
+    assert (first["width"], first["height"], first["sha256"]) == ("64", "64", sha("/good/0.jpg"))
+    licence = {"openverse": "CC BY 4.0", "wikimedia": "CC BY-SA 4.0"}[provider]
+    assert first["licence"] == licence and first["creator"] in ("Ann Example", "Bo Example")
+
+    assert (summary.asked, summary.returned, summary.downloaded) == (40, 17, 10)
+    assert summary.kept == {"blouse": 3, "hoodie": 4}
+    assert summary.duplicates == 3 and sum(summary.rejected.values()) == 6
+    attribution = (out / "ATTRIBUTION.md").read_text()
+    assert all(f"`{path}`" in attribution for path in stored) and licence in attribution
+
+
+def test_a_second_run_requests_nothing_already_recorded(apis, tmp_path):
+    out = tmp_path / "shirts"
+    collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
+    first = (out / "manifest.csv").read_text()
+    apis.requests.clear()
+    summary = collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
+    assert set(apis.requests) == {"/v1/images/"}
+    assert (out / "manifest.csv").read_text() == first
+    assert summary.downloaded == 0 and summary.kept == {"blouse": 3, "hoodie": 4}
