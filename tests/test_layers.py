@@ -111,3 +111,17 @@ def test_the_app_stands_on_top_beside_the_cli():
 def test_the_cycle_finder_finds_one():
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_collect_stands_on_data_and_only_its_command_uses_it():
+    """imclass collect (issue 12) builds a data set: it may use data/, and only cli/collect.py
+    imports it."""
+    graph = layer_graph()
+    assert graph["collect"] <= {"data"}
+    users = sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if any(layer_of(m) == "collect" for m in imported_modules(path))
+        and path.relative_to(PACKAGE).parts[0] != "collect"
+    )
+    assert users == ["cli/collect.py"]

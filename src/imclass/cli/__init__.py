@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from imclass.cli import app, data, demo, evaluate, predict, train
+from imclass.cli import app, collect, data, demo, evaluate, predict, train
 from imclass.cli.group import ImclassGroup
 
 
@@ -19,6 +19,7 @@ from imclass.cli.group import ImclassGroup
         demo.demo,
         *data.COMMANDS,
         app.app,
+        collect.collect,
     ],
 )
 @click.version_option(package_name="imclass")
