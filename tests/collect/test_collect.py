@@ -141,9 +141,11 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, tmp_path, provider
 def test_a_second_run_requests_nothing_already_recorded(apis, tmp_path):
     out = tmp_path / "shirts"
     collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
+    (out / "blouse" / ".abc.jpg.x1.tmp").write_bytes(b"half an image")  # a killed run's
     first = (out / "manifest.csv").read_text()
     apis.requests.clear()
     summary = collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
     assert set(apis.requests) == {"/v1/images/"}
     assert (out / "manifest.csv").read_text() == first
     assert summary.downloaded == 0 and summary.kept == {"blouse": 3, "hoodie": 4}
+    assert not (out / "blouse" / ".abc.jpg.x1.tmp").exists()

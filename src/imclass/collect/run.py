@@ -64,6 +64,7 @@ def collect(
     """Fill out with the images of every query; resumes from out's manifest."""
     reporter = reporter or Reporter(quiet=True)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_partial_files(out)
     state = _State(out, read_manifest(out), Summary())
     downloader = Downloader(settings.download)
     with (
@@ -82,6 +83,12 @@ def collect(
     state.drop_near_duplicates(settings.max_distance)
     write_attribution(out, state.rows)
     return state.totals()
+
+
+def _remove_partial_files(out: Path) -> None:
+    """What a killed run was writing (imclass.files.atomic_path's hidden .NAME.*.tmp files)."""
+    for partial in (*out.glob(".*.tmp"), *out.glob("*/.*.tmp")):
+        partial.unlink(missing_ok=True)
 
 
 def _fetch(downloader: Downloader):
