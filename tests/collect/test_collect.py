@@ -9,13 +9,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from imclass.collect.download import DownloadSettings
 from imclass.collect.providers import Politeness, create_provider
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
-from tests.collect.fake_apis import Answer, FakeApis, distinct_image, jpeg
 
 SETTINGS = CollectSettings(
     per_query=10,
@@ -23,35 +21,6 @@ SETTINGS = CollectSettings(
     download=DownloadSettings(max_bytes=20_000, timeout=1.0, backoff=0.1, allow_private_urls=True),
 )
 QUERIES = plan_queries(QuerySpec(("blouse", "hoodie"), ("striped", "dotted")))
-GOOD = {f"/good/{seed}.jpg": jpeg(distinct_image(seed)) for seed in range(6)}
-GOOD["/busy.jpg"] = jpeg(distinct_image(7))
-
-
-def traps() -> dict[str, Answer]:
-    files = {
-        path: Answer(body, headers={"Content-Type": "image/jpeg"}) for path, body in GOOD.items()
-    }
-    files["/busy.jpg"].first_status = 429
-    noise = Image.effect_noise((300, 300), 120).convert("RGB")
-    truncated = jpeg(distinct_image(10))
-    files.update(
-        {
-            "/copy/0.jpg": Answer(GOOD["/good/0.jpg"]),
-            "/near/1.jpg": Answer(jpeg(distinct_image(1), quality=70)),
-            "/resized/2.jpg": Answer(jpeg(distinct_image(2).resize((58, 58)))),
-            "/html.jpg": Answer(
-                b"<html><body>Not here</body></html>", headers={"Content-Type": "text/html"}
-            ),
-            "/truncated.jpg": Answer(truncated[: len(truncated) // 2]),
-            "/big.jpg": Answer(jpeg(noise)),
-            "/slow.jpg": Answer(GOOD["/good/5.jpg"][::-1], delay=3.0),
-            "/loop/a": Answer(status=302, headers={"Location": "/loop/b"}),
-            "/loop/b": Answer(status=302, headers={"Location": "/loop/a"}),
-        }
-    )
-    return files
-
-
 RESULTS = {
     "striped blouse": ["/good/0.jpg", "/copy/0.jpg", "/html.jpg", "/missing.jpg", "/good/1.jpg"]
     + ["/near/1.jpg", "/truncated.jpg"],
@@ -62,11 +31,30 @@ RESULTS = {
 
 
 @pytest.fixture
-def apis():
-    with FakeApis() as server:
-        server.results = RESULTS
-        server.files = traps()
-        yield server
+def good(image_bytes):
+    """The distinct images, by path; /busy.jpg is answered 429 once first."""
+    return {f"/good/{seed}.jpg": image_bytes(seed) for seed in range(6)} | {
+        "/busy.jpg": image_bytes(7)
+    }
+
+
+@pytest.fixture
+def apis(fake_apis, good, image_bytes):
+    fake_apis.results = RESULTS
+    for path, body in good.items():
+        fake_apis.serve(path, body, headers={"Content-Type": "image/jpeg"})
+    fake_apis.serve("/busy.jpg", good["/busy.jpg"], first_status=429)
+    truncated = image_bytes(10)
+    fake_apis.serve("/copy/0.jpg", good["/good/0.jpg"])
+    fake_apis.serve("/near/1.jpg", image_bytes(1, quality=70))
+    fake_apis.serve("/resized/2.jpg", image_bytes(2, resize=58))
+    fake_apis.serve("/html.jpg", b"<html>Not here</html>", headers={"Content-Type": "text/html"})
+    fake_apis.serve("/truncated.jpg", truncated[: len(truncated) // 2])
+    fake_apis.serve("/big.jpg", b"\xff\xd8\xff\xe0" + bytes(30_000))
+    fake_apis.serve("/slow.jpg", good["/good/5.jpg"][::-1], delay=3.0)
+    fake_apis.serve("/loop/a", status=302, headers={"Location": "/loop/b"})
+    fake_apis.serve("/loop/b", status=302, headers={"Location": "/loop/a"})
+    return fake_apis
 
 
 def quick(name: str, base: str):
@@ -79,12 +67,11 @@ def manifest(out: Path) -> dict[str, dict]:
         return {row["url"]: row for row in csv.DictReader(handle)}
 
 
-def sha(path: str) -> str:
-    return hashlib.sha256(GOOD[path]).hexdigest()
-
-
 @pytest.mark.parametrize("provider", ["openverse", "wikimedia"])
-def test_collect_keeps_exactly_the_good_distinct_images(apis, tmp_path, provider):
+def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, provider):
+    def sha(path: str) -> str:
+        return hashlib.sha256(good[path]).hexdigest()
+
     out = tmp_path / "shirts"
     summary = collect(QUERIES, quick(provider, apis.base), out, SETTINGS)
 

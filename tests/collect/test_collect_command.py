@@ -13,22 +13,20 @@ import pytest
 from click.testing import CliRunner
 
 from imclass.cli import main
-from tests.collect.fake_apis import Answer, FakeApis, distinct_image, jpeg
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 QUERIES = {"striped blouse": 0, "dotted blouse": 1, "striped hoodie": 2}
 
 
 @pytest.fixture
-def apis():
+def apis(fake_apis, image_bytes):
     """Three queries of four distinct images each, every image a little slow to serve."""
-    with FakeApis() as server:
-        for query, start in QUERIES.items():
-            paths = [f"/img/{start * 4 + i}.jpg" for i in range(4)]
-            server.results[query] = paths
-            for seed, path in enumerate(paths, start=start * 4):
-                server.files[path] = Answer(jpeg(distinct_image(seed)), delay=0.15)
-        yield server
+    for query, start in QUERIES.items():
+        paths = [f"/img/{start * 4 + i}.jpg" for i in range(4)]
+        fake_apis.results[query] = paths
+        for seed, path in enumerate(paths, start=start * 4):
+            fake_apis.serve(path, image_bytes(seed), delay=0.15)
+    return fake_apis
 
 
 def arguments(out: Path, base: str) -> list[str]:

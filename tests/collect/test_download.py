@@ -3,7 +3,6 @@
 import pytest
 
 from imclass.collect.download import Rejected, check_image, check_url
-from tests.collect.fake_apis import distinct_image, jpeg
 
 
 @pytest.mark.parametrize(
@@ -27,8 +26,8 @@ def test_private_urls_pass_when_allowed():
     check_url("http://127.0.0.1:8080/a.jpg", allow_private=True)
 
 
-def test_only_decodable_images_of_the_minimum_side_are_kept():
-    data = jpeg(distinct_image(3, size=48))
+def test_only_decodable_images_of_the_minimum_side_are_kept(image_bytes):
+    data = image_bytes(3, size=48)
     image = check_image(data, min_side=48)
     assert (image.width, image.height, image.extension, len(image.sha256)) == (48, 48, ".jpg", 64)
     with pytest.raises(Rejected, match=r"smaller than 64 px \(48x48\)"):

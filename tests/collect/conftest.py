@@ -1,6 +1,6 @@
-"""A real HTTP server on 127.0.0.1, started by the test, that answers like Openverse's
-/v1/images/ and Commons' /w/api.php (their documented JSON shapes) and serves image bytes,
-including the traps a downloader meets."""
+"""Fixtures of collect's tests: `fake_apis`, a real HTTP server on 127.0.0.1 started by the
+test, that answers like Openverse's /v1/images/ and Commons' /w/api.php (their documented JSON
+shapes) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+import pytest
 from PIL import Image
 
 
@@ -22,10 +23,24 @@ def distinct_image(seed: int, size: int = 64) -> Image.Image:
     return Image.fromarray(cells).resize((size, size), Image.BILINEAR)
 
 
-def jpeg(image: Image.Image, quality: int = 95) -> bytes:
+def jpeg(seed: int, size: int = 64, quality: int = 95, resize: int | None = None) -> bytes:
+    """distinct_image(seed, size) as JPEG bytes; resize: then scaled to that side."""
+    image = distinct_image(seed, size)
+    image = image.resize((resize, resize)) if resize else image
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def image_bytes():
+    return jpeg
+
+
+@pytest.fixture
+def fake_apis():
+    with FakeApis() as server:
+        yield server
 
 
 @dataclass
@@ -56,6 +71,10 @@ class FakeApis:
     def __exit__(self, *exc):
         self._server.shutdown()
         self._server.server_close()
+
+    def serve(self, path: str, body: bytes = b"", status: int = 200, **options) -> None:
+        """Answer GET path with body; options: headers, delay, first_status (see Answer)."""
+        self.files[path] = Answer(body, status, **options)
 
     def openverse(self, query: str, page: int, page_size: int) -> dict:
         paths = self.results.get(query, [])
