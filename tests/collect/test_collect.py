@@ -136,3 +136,32 @@ def test_a_second_run_requests_nothing_already_recorded(apis, tmp_path):
     assert (out / "manifest.csv").read_text() == first
     assert summary.downloaded == 0 and summary.kept == {"blouse": 3, "hoodie": 4}
     assert not (out / "blouse" / ".abc.jpg.x1.tmp").exists()
+
+
+def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
+    fake_apis, image_bytes, tmp_path
+):
+    """The issue's example: 21 queries; every distinct image kept, none merged as a near copy
+    at the default distance; the folder opens as a data set with the items as classes."""
+    from imclass.data.dataset import open_data
+
+    items = ("blouse", "hoodie", "pullover", "sweater", "t-shirt", "tank top", "cardigan")
+    queries = plan_queries(QuerySpec(items, ("striped", "dotted", "leopard")))
+    for number, query in enumerate(queries):
+        fake_apis.results[query.text] = [f"/{number}/{i}.jpg" for i in range(5)]
+        for i in range(5):
+            fake_apis.serve(f"/{number}/{i}.jpg", image_bytes(number * 5 + i))
+    settings = dataclasses.replace(SETTINGS, per_query=5)
+    out = tmp_path / "shirts"
+    summary = collect(queries, quick("wikimedia", fake_apis.base), out, settings)
+    assert len(queries) == 21
+    assert (summary.asked, summary.returned, summary.downloaded, summary.duplicates) == (
+        105,
+        105,
+        105,
+        0,
+    )
+    assert summary.kept == {item.replace(" ", "_"): 15 for item in items}
+    source = open_data(out)
+    assert source.classes == tuple(sorted(item.replace(" ", "_") for item in items))
+    assert len(source.all_images()) == 105
