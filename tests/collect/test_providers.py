@@ -87,6 +87,15 @@ def test_openverse_asks_pages_and_reads_results():
     assert provider.parse(OPENVERSE_ANSWER, {"page": 2}).next_state is None
 
 
+def test_openverse_licence_names():
+    from imclass.collect.providers.openverse import licence_name
+
+    assert licence_name("by-nc-sa", "4.0") == "CC BY-NC-SA 4.0"
+    assert licence_name("cc0", "1.0") == "CC0 1.0"
+    assert licence_name("pdm", "1.0") == "Public Domain Mark 1.0"
+    assert licence_name("", "") == ""
+
+
 def test_openverse_token_from_the_environment_only(monkeypatch):
     provider = create_provider("openverse")
     assert "Authorization" not in provider.headers()

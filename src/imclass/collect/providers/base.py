@@ -78,7 +78,8 @@ class Provider:
         return urlunsplit((other.scheme, other.netloc, base.path, base.query, ""))
 
     def key(self) -> str | None:
-        return os.environ.get(self.key_env) or None if self.key_env else None
+        """The key from the environment variable key_env; None without one."""
+        return (os.environ.get(self.key_env) or None) if self.key_env else None
 
     def headers(self) -> dict[str, str]:
         return {"User-Agent": USER_AGENT, "Accept": "application/json"}

@@ -39,14 +39,19 @@ class Openverse(Provider):
         return Page(results, {"page": page + 1} if more else None)
 
 
+def licence_name(code: str, version: str) -> str:
+    """Openverse's lower-case codes as people write them: by-sa 2.0 -> "CC BY-SA 2.0"."""
+    name = {"cc0": "CC0", "pdm": "Public Domain Mark"}.get(code, f"CC {code.upper()}")
+    return f"{name} {version}".strip() if code else ""
+
+
 def _result(row: dict) -> SearchResult:
-    licence = " ".join(p for p in (row.get("license"), row.get("license_version")) if p)
     return SearchResult(
         url=row["url"],
         page_url=row.get("foreign_landing_url") or "",
         width=int(row.get("width") or 0),
         height=int(row.get("height") or 0),
-        licence=f"CC {licence.upper()}" if licence and row.get("license") != "pdm" else licence,
+        licence=licence_name(row.get("license") or "", row.get("license_version") or ""),
         licence_url=row.get("license_url") or "",
         creator=row.get("creator") or "",
         attribution=row.get("attribution") or "",
