@@ -26,7 +26,7 @@ RESULTS = {
     + ["/near/1.jpg", "/truncated.jpg"],
     "dotted blouse": ["/good/2.jpg", "/resized/2.jpg", "/big.jpg", "/slow.jpg"],
     "striped hoodie": ["/good/3.jpg", "/busy.jpg", "/loop/a", "/good/0.jpg"],
-    "dotted hoodie": ["/good/4.jpg", "/good/5.jpg"],
+    "dotted hoodie": ["/good/4.jpg", "/good/5.jpg", "/noai.jpg"],
 }
 
 
@@ -52,6 +52,7 @@ def apis(fake_apis, good, image_bytes):
     fake_apis.serve("/truncated.jpg", truncated[: len(truncated) // 2])
     fake_apis.serve("/big.jpg", b"\xff\xd8\xff\xe0" + bytes(30_000))
     fake_apis.serve("/slow.jpg", good["/good/5.jpg"][::-1], delay=3.0)
+    fake_apis.serve("/noai.jpg", image_bytes(12), headers={"X-Robots-Tag": "noai"})
     fake_apis.serve("/loop/a", status=302, headers={"Location": "/loop/b"})
     fake_apis.serve("/loop/b", status=302, headers={"Location": "/loop/a"})
     return fake_apis
@@ -106,6 +107,7 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
         "/loop/a": ("rejected", "redirect loop"),
         "/good/4.jpg": ("kept", ""),
         "/good/5.jpg": ("kept", ""),
+        "/noai.jpg": ("rejected", "X-Robots-Tag: noai"),
     }
     first = rows[apis.base + "/good/0.jpg"]
     assert (first["path"], first["item"], first["attribute"], first["query"]) == (
@@ -118,9 +120,9 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
     licence = {"openverse": "CC BY 4.0", "wikimedia": "CC BY-SA 4.0"}[provider]
     assert first["licence"] == licence and first["creator"] in ("Ann Example", "Bo Example")
 
-    assert (summary.asked, summary.returned, summary.downloaded) == (40, 17, 10)
+    assert (summary.asked, summary.returned, summary.downloaded) == (40, 18, 10)
     assert summary.kept == {"blouse": 3, "hoodie": 4}
-    assert summary.duplicates == 3 and sum(summary.rejected.values()) == 6
+    assert summary.duplicates == 3 and sum(summary.rejected.values()) == 7
     attribution = (out / "ATTRIBUTION.md").read_text()
     assert all(f"`{path}`" in attribution for path in stored) and licence in attribution
 
