@@ -60,6 +60,7 @@ class FakeApis:
         self.files: dict[str, Answer] = {}
         self.requests: list[str] = []
         self._answered_once: set[str] = set()
+        self.busy_once: set[str] = set()  # search paths answered 429 (Retry-After: 1) once first
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -148,6 +149,9 @@ class FakeApis:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 apis.requests.append(parts.path)
+                if parts.path in apis.busy_once and parts.path not in apis._answered_once:
+                    apis._answered_once.add(parts.path)
+                    return self._send(Answer(b"", 429, {"Retry-After": "1"}))
                 if parts.path == "/v1/images/":
                     page = apis.openverse(query["q"], int(query["page"]), int(query["page_size"]))
                     return self._json(page)

@@ -127,6 +127,21 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
     assert all(f"`{path}`" in attribution for path in stored) and licence in attribution
 
 
+@pytest.mark.parametrize(
+    ("provider", "search"), [("openverse", "/v1/images/"), ("wikimedia", "/w/api.php")]
+)
+def test_a_rate_limited_search_is_asked_again_after_its_retry_after(
+    apis, tmp_path, provider, search
+):
+    calm = collect(QUERIES, quick(provider, apis.base), tmp_path / "calm", SETTINGS)
+    asked = apis.requests.count(search)
+    apis.requests.clear()
+    apis.busy_once.add(search)  # the first search page of the run answers 429 once
+    busy = collect(QUERIES, quick(provider, apis.base), tmp_path / "busy", SETTINGS)
+    assert apis.requests.count(search) == asked + 1
+    assert busy.kept == calm.kept and sum(busy.kept.values()) == 7
+
+
 def test_a_second_run_requests_nothing_already_recorded(apis, tmp_path):
     out = tmp_path / "shirts"
     collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)

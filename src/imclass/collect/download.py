@@ -17,11 +17,11 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from imclass.collect.http import RETRY_STATUSES, retry_after
 from imclass.collect.providers.base import USER_AGENT
 from imclass.data.images import EXTENSION_FORMATS, UnreadableImage, load_rgb, open_image
 
 MAX_BYTES = 20 * 1024 * 1024  # issue 12: 20 MB a file by default, as for uploads
-MAX_RETRY_AFTER = 60.0  # a server asking for longer is given up on for this run
 # the file name extension each format imclass reads (data/images.py) is stored under
 FORMAT_EXTENSIONS = {kind: f".{kind.lower()}" for kind in set(EXTENSION_FORMATS.values())}
 FORMAT_EXTENSIONS.update({"JPEG": ".jpg", "TIFF": ".tif"})
@@ -123,8 +123,8 @@ class _Retry(Exception):
 
 def _read(response: httpx.Response, url: str, max_bytes: int) -> tuple[str | None, bytes]:
     status = response.status_code
-    if status in (429, 500, 502, 503, 504):
-        raise _Retry(status, _retry_after(response.headers.get("Retry-After")))
+    if status in RETRY_STATUSES:
+        raise _Retry(status, retry_after(response.headers.get("Retry-After"), Rejected))
     if status in (301, 302, 303, 307, 308) and "Location" in response.headers:
         return urljoin(url, response.headers["Location"]), b""
     if status != 200:
@@ -141,16 +141,6 @@ def _read(response: httpx.Response, url: str, max_bytes: int) -> tuple[str | Non
         if len(body) > max_bytes:
             raise Rejected(f"larger than {max_bytes} bytes")
     return None, bytes(body)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delay form); a longer wait than we allow gives up."""
-    if value is None or not value.strip().isdigit():
-        return None
-    wait = float(value)
-    if wait > MAX_RETRY_AFTER:
-        raise Rejected(f"asked to retry after {value} s")
-    return wait
 
 
 def check_url(url: str, allow_private: bool) -> None:

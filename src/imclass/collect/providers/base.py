@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from imclass.collect.http import RETRY_STATUSES, retry_after
 from imclass.errors import ConfigError, ImclassError
 
 USER_AGENT = "imclass-collect/1 (https://github.com/imclass/imclass; image classifier data sets)"
@@ -110,11 +111,22 @@ def search(client: httpx.Client, provider: Provider, query: str, want: int) -> l
     return results[:want]
 
 
+SEARCH_RETRIES = 3  # a rate-limited or failing search page is asked again this many times
+SEARCH_BACKOFF = 1.0  # seconds before the first retry without Retry-After; doubled each time
+
+
 def _get_json(client: httpx.Client, provider: Provider, params: dict) -> dict:
-    try:
-        response = client.get(provider.url(), params=params, headers=provider.headers())
-    except httpx.HTTPError as error:
-        raise SearchError(f"{provider.name}: no answer from {provider.url()} ({error})") from None
+    for attempt in range(SEARCH_RETRIES + 1):
+        try:
+            response = client.get(provider.url(), params=params, headers=provider.headers())
+        except httpx.HTTPError as error:
+            raise SearchError(
+                f"{provider.name}: no answer from {provider.url()} ({error})"
+            ) from None
+        if response.status_code not in RETRY_STATUSES or attempt == SEARCH_RETRIES:
+            break
+        wait = retry_after(response.headers.get("Retry-After"), SearchError)
+        time.sleep(wait if wait is not None else SEARCH_BACKOFF * 2**attempt)
     if response.status_code != 200:
         raise SearchError(
             f"{provider.name}: {provider.url()} answered HTTP {response.status_code}"
