@@ -36,10 +36,9 @@ def mjpeg_video(photo: Path, path: Path, frames: int = 30) -> Path:
     return path
 
 
-@pytest.fixture
-def camera_browser(bee_photo, tmp_path):
-    """Chromium whose camera films the bee photo; no permission prompt."""
-    video = mjpeg_video(bee_photo, tmp_path / "bee.mjpeg")
+def filming(picture: Path, tmp_path: Path):
+    """Chromium whose fake camera films picture (in a loop); no permission prompt."""
+    video = mjpeg_video(picture, tmp_path / f"{picture.stem}.mjpeg")
     playwright, chromium = browser_or_skip(
         "--use-fake-device-for-media-stream",
         "--use-fake-ui-for-media-stream",
@@ -48,6 +47,12 @@ def camera_browser(bee_photo, tmp_path):
     yield chromium
     chromium.close()
     playwright.stop()
+
+
+@pytest.fixture
+def camera_browser(bee_photo, tmp_path):
+    """Chromium whose camera films the bee photo."""
+    yield from filming(bee_photo, tmp_path)
 
 
 def drawn_orange(path: Path) -> Path:
@@ -65,15 +70,7 @@ def drawn_orange(path: Path) -> Path:
 @pytest.fixture
 def drawn_camera_browser(tmp_path):
     """Chromium whose fake camera films a drawn picture: runs wherever Chromium does."""
-    video = mjpeg_video(drawn_orange(tmp_path / "orange.jpg"), tmp_path / "orange.mjpeg")
-    playwright, chromium = browser_or_skip(
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}",
-    )
-    yield chromium
-    chromium.close()
-    playwright.stop()
+    yield from filming(drawn_orange(tmp_path / "orange.jpg"), tmp_path)
 
 
 @pytest.fixture
