@@ -211,3 +211,18 @@ def tsv_rows(tsv: Path) -> dict[str, tuple[tuple[str, ...], bool]]:
         name, exclude, labels = line.split("\t")
         rows[name] = (tuple(filter(None, labels.split(","))), exclude == "True")
     return rows
+
+
+# ---- a multi-label run's predictions (tests/evaluate) ----
+
+# (path, labels, probabilities of a and b): image 2 is marked "a" but shows none; image 6
+# shows "b", which is not marked.
+MULTILABEL_PREDICTIONS = [
+    ("0.jpg", "a", [0.9, 0.1]),
+    ("1.jpg", "a", [0.8, 0.2]),
+    ("2.jpg", "a", [0.1, 0.05]),
+    ("3.jpg", "b", [0.1, 0.9]),
+    ("4.jpg", "b", [0.2, 0.8]),
+    ("5.jpg", "", [0.05, 0.1]),
+    ("6.jpg", "", [0.15, 0.95]),
+]

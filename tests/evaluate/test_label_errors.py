@@ -3,6 +3,7 @@ images flagged are exactly the mislabelled ones, with the right suggestions."""
 
 import numpy as np
 import pytest
+from tests.helpers import MULTILABEL_PREDICTIONS
 
 from imclass.errors import ConfigError
 from imclass.evaluate.label_errors import (
@@ -30,16 +31,6 @@ ROWS = [
     ("f1.jpg", "fox", [0.1, 0.1, 0.8]),
     ("f2.jpg", "fox", [0.3, 0.2, 0.5]),
     ("f3.jpg", "fox", [0.2, 0.1, 0.7]),
-]
-# Multi-label: image 2 is marked "a" but shows none; image 6 shows "b", which is not marked.
-MULTI = [
-    ("0.jpg", "a", [0.9, 0.1]),
-    ("1.jpg", "a", [0.8, 0.2]),
-    ("2.jpg", "a", [0.1, 0.05]),
-    ("3.jpg", "b", [0.1, 0.9]),
-    ("4.jpg", "b", [0.2, 0.8]),
-    ("5.jpg", "", [0.05, 0.1]),
-    ("6.jpg", "", [0.15, 0.95]),
 ]
 
 
@@ -99,7 +90,9 @@ def test_a_class_nobody_is_labelled_with_is_never_suggested(tmp_path):
 
 
 def test_multilabel_flags_a_marked_label_absent_and_an_unmarked_one_present(tmp_path):
-    found = label_error_candidates(write_run(tmp_path, MULTI, ("a", "b"), multilabel=True))
+    found = label_error_candidates(
+        write_run(tmp_path, MULTILABEL_PREDICTIONS, ("a", "b"), multilabel=True)
+    )
     # label a: marked images average 0.6, unmarked ones 0.875 absent: image 2 (0.9 absent) is
     # confidently without a; label b: marked 0.85, image 6 (0.95) confidently has b
     assert [(c.path, c.label, c.given, c.suggested) for c in found] == [

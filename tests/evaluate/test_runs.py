@@ -4,6 +4,7 @@ damaged files show as an error in the list, never as a failure of it."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from tests.helpers import MULTILABEL_PREDICTIONS
 
 from imclass.errors import ConfigError
 from imclass.evaluate.runs import (
@@ -26,16 +27,6 @@ SINGLE = [
     ("d1.jpg", "dog", "dog", [0.1, 0.7, 0.2]),
     ("d2.jpg", "dog", "fox", [0.1, 0.4, 0.5]),
 ]
-# multi-label: (path, labels, probabilities of a and b)
-MULTI = [
-    ("0.jpg", "a", [0.9, 0.1]),
-    ("1.jpg", "a", [0.8, 0.2]),
-    ("2.jpg", "a", [0.1, 0.05]),
-    ("3.jpg", "b", [0.1, 0.9]),
-    ("4.jpg", "b", [0.2, 0.8]),
-    ("5.jpg", "", [0.05, 0.1]),
-    ("6.jpg", "", [0.15, 0.95]),
-]
 
 
 def make_run(folder, classes=PETS, *, multilabel=False, thresholds=None, metrics=None):
@@ -57,7 +48,7 @@ def single_label_run(folder) -> RunDirectory:
 
 def multilabel_run(folder, thresholds=None) -> RunDirectory:
     run = make_run(folder, ("a", "b"), multilabel=True, thresholds=thresholds)
-    paths, labels, probs = zip(*MULTI, strict=True)
+    paths, labels, probs = zip(*MULTILABEL_PREDICTIONS, strict=True)
     run.write_predictions(paths, labels, labels, probs, ("a", "b"))
     return run
 
