@@ -26,3 +26,17 @@ def test_the_decode_cache_follows_the_same_policy(tmp_path):
     cache = DecodeCache(64, tmp_path / "cache")
     assert cache.entry(link) != cache.entry(photo)  # as the hash cache keys them
     assert cache.entry(photo) == cache.entry(tmp_path / "." / "photo.jpg")
+
+
+def test_a_cache_entry_changes_with_the_file_and_the_variant(tmp_path):
+    from imclass.files import cache_entry
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"first")
+    first = cache_entry(tmp_path / "cache", photo, 64)
+    assert first == cache_entry(tmp_path / "cache", photo, 64)
+    assert first.parent.parent == tmp_path / "cache" and first.suffix == ".jpg"
+    assert cache_entry(tmp_path / "cache", photo, 128) != first
+    assert DecodeCache(64, tmp_path / "cache").entry(photo) == first  # the decode cache's rule
+    photo.write_bytes(b"edited, longer")
+    assert cache_entry(tmp_path / "cache", photo, 64) != first

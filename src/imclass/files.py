@@ -3,6 +3,7 @@ file without --overwrite), then written atomically with the user's umask."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -153,3 +154,13 @@ def cache_key(path: Path | str) -> bytes:
     absolute, as bytes (UTF-8 or not), links not followed, so a link is its own entry. The
     caches pair it with the file's size and modification time, which do follow links."""
     return os.fsencode(os.path.abspath(path))
+
+
+def cache_entry(folder: Path | str, path: Path | str, variant, suffix: str = ".jpg") -> Path:
+    """Where a cache under folder keeps its copy of path in one variant (a size): named by
+    cache_key with the file's size and modification time, so an edited file gets a new entry
+    and the old one is simply never asked for again. Raises OSError for a file gone."""
+    info = os.stat(path)
+    key = cache_key(path) + f"|{info.st_size}|{info.st_mtime_ns}|{variant}".encode()
+    digest = hashlib.blake2b(key, digest_size=16).hexdigest()
+    return Path(folder) / digest[:2] / f"{digest}{suffix}"

@@ -9,7 +9,6 @@ with one CacheWarning: the cache only ever saves time, it never stops training.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 import warnings
 from pathlib import Path
@@ -18,7 +17,7 @@ from PIL import Image
 
 from imclass.data.hashing import CacheWarning, cache_dir
 from imclass.data.images import load_rgb, open_image
-from imclass.files import atomic_path, cache_key
+from imclass.files import atomic_path, cache_entry
 
 QUALITY = 95
 CROP_HEADROOM = 1.75  # RandomResizedCrop keeps >= 35 % of the area: 1 / sqrt(0.35) = 1.7
@@ -38,11 +37,7 @@ class DecodeCache:
         self.writable = True
 
     def entry(self, path: Path) -> Path:
-        stat = path.stat()
-        stamp = f"|{stat.st_size}|{stat.st_mtime_ns}|{self.side}"
-        key = cache_key(path) + stamp.encode()
-        digest = hashlib.blake2b(key, digest_size=16).hexdigest()
-        return self.folder / digest[:2] / f"{digest}.jpg"
+        return cache_entry(self.folder, path, self.side)
 
     def load(self, path: Path | str) -> Image.Image:
         path = Path(path)
