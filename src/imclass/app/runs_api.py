@@ -143,17 +143,21 @@ def cell(
 ) -> dict:
     """The images of one confusion-matrix cell, the most confidently predicted first."""
     registry = _registry(request)
-    folder = RunDirectory(registry.summary(name)[1].path)
-    found = _library(lambda: confusion_cell(folder, true, predicted))
-    return {"images": _scored(request, registry.predictions(name), found)}
+    folder, predictions = RunDirectory(registry.summary(name)[1].path), registry.predictions(name)
+    found = _library(lambda: confusion_cell(folder, true, predicted, predictions=predictions))
+    return {"images": _scored(request, predictions, found)}
 
 
 @router.get("/{name}/counts")
 def counts(request: Request, name: str, thresholds: str = Query("", examples=["0.5,0.3"])):
     """A multi-label run's tp, fp, fn, tn per label at thresholds (one, or one per label,
     comma-separated; empty: the run's own)."""
-    folder = RunDirectory(_registry(request).summary(name)[1].path)
-    return {"counts": _library(lambda: counts_at_thresholds(folder, _numbers(thresholds)))}
+    registry = _registry(request)
+    folder, predictions = RunDirectory(registry.summary(name)[1].path), registry.predictions(name)
+    wanted = _numbers(thresholds)
+    return {
+        "counts": _library(lambda: counts_at_thresholds(folder, wanted, predictions=predictions))
+    }
 
 
 @router.get("/{name}/label-cell")
@@ -166,9 +170,10 @@ def images_of_count(
 ) -> dict:
     """The images behind one label's tp, fp, fn or tn at thresholds (see counts)."""
     registry = _registry(request)
-    folder = RunDirectory(registry.summary(name)[1].path)
-    found = _library(lambda: label_cell(folder, label, outcome, _numbers(thresholds)))
-    return {"images": _scored(request, registry.predictions(name), found)}
+    folder, predictions = RunDirectory(registry.summary(name)[1].path), registry.predictions(name)
+    wanted = _numbers(thresholds)
+    found = _library(lambda: label_cell(folder, label, outcome, wanted, predictions=predictions))
+    return {"images": _scored(request, predictions, found)}
 
 
 @router.get("/{name}/images/{row}")

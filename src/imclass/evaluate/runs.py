@@ -156,11 +156,15 @@ def run_is_multilabel(run: RunDirectory) -> bool:
 
 
 def confusion_cell(
-    run_dir: Path | str | RunDirectory, true_class: str, predicted_class: str
+    run_dir: Path | str | RunDirectory,
+    true_class: str,
+    predicted_class: str,
+    *,
+    predictions: Predictions | None = None,
 ) -> list[ScoredImage]:
     """The images of one cell of a single-label run's confusion matrix, the most confidently
-    predicted first."""
-    run, predictions = _read(run_dir)
+    predicted first. predictions: the run's, when the caller has read them already."""
+    run, predictions = _read(run_dir, predictions)
     if run_is_multilabel(run):
         raise ConfigError(
             f"{run.path}: a multi-label run has no confusion matrix; use label_cell per label"
@@ -177,10 +181,12 @@ def confusion_cell(
     return _scored(predictions, rows, [predictions.predicted[row] for row in rows])
 
 
-def counts_at_thresholds(run_dir: Path | str | RunDirectory, thresholds=None) -> dict[str, dict]:
+def counts_at_thresholds(
+    run_dir: Path | str | RunDirectory, thresholds=None, *, predictions: Predictions | None = None
+) -> dict[str, dict]:
     """A multi-label run's tp, fp, fn, tn (and precision, recall, F1) per label, deciding at
     thresholds: one per label, one for all, or None for the run's own."""
-    run, predictions = _read(run_dir)
+    run, predictions = _read(run_dir, predictions)
     thresholds = _thresholds(run, predictions, thresholds, "counts_at_thresholds")
     decided = decide(predictions.probs, multilabel=True, thresholds=thresholds)
     marked = predictions.label_matrix()
@@ -191,11 +197,16 @@ def counts_at_thresholds(run_dir: Path | str | RunDirectory, thresholds=None) ->
 
 
 def label_cell(
-    run_dir: Path | str | RunDirectory, label: str, outcome: str, thresholds=None
+    run_dir: Path | str | RunDirectory,
+    label: str,
+    outcome: str,
+    thresholds=None,
+    *,
+    predictions: Predictions | None = None,
 ) -> list[ScoredImage]:
     """The images behind one of counts_at_thresholds' counts (outcome: tp, fp, fn or tn), the
     label's most probable first; predicted are the labels on at those thresholds."""
-    run, predictions = _read(run_dir)
+    run, predictions = _read(run_dir, predictions)
     _check_class("label", "label_cell", label, predictions.classes)
     if outcome not in OUTCOMES:
         raise invalid_parameter("outcome", "label_cell", f"one of {OUTCOMES}", outcome)
@@ -209,9 +220,13 @@ def label_cell(
     return _scored(predictions, rows, [" ".join(name for name, _ in row) for row in chosen])
 
 
-def _read(run_dir: Path | str | RunDirectory) -> tuple[RunDirectory, Predictions]:
+def _read(
+    run_dir: Path | str | RunDirectory, predictions: Predictions | None = None
+) -> tuple[RunDirectory, Predictions]:
+    """The run and its predictions.csv: read now unless the caller passes them (the app keeps
+    them while the file is unchanged, so a threshold slider does not re-read it each move)."""
     run = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
-    return run, run.read_predictions()
+    return run, predictions if predictions is not None else run.read_predictions()
 
 
 def _scored(predictions: Predictions, rows, predicted: list[str]) -> list[ScoredImage]:
