@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from imclass.train.config import TrainConfig
+from imclass.train.config import TrainConfig, parse_assignments
 
 
 def add_set_option(parser: argparse.ArgumentParser) -> None:
@@ -18,25 +18,5 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from(items: list[str]) -> TrainConfig:
-    """TrainConfig with each NAME=VALUE converted to the type of that setting's default."""
-    defaults = TrainConfig()
-    return TrainConfig(
-        **{
-            name: _typed(getattr(defaults, name), value)
-            for name, value in (item.split("=", 1) for item in items)
-        }
-    )
-
-
-def _typed(default, value: str):
-    """value as the type of the default; for a None default, an int, float or str."""
-    if isinstance(default, bool):
-        return value.lower() in ("1", "true", "yes", "on")
-    if default is not None:
-        return type(default)(value)
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
+    """TrainConfig with each NAME=VALUE converted to that setting's type."""
+    return TrainConfig(**parse_assignments(items))

@@ -225,15 +225,28 @@ def _ensure_both_sides(members, has, sides, classes, valid: float) -> None:
 
 
 def _keep_per_class(sides, has, per_class: int, seed: int) -> dict[int, str]:
-    """per_class training images of each class (multi-label: at least), nested: the N images
-    are among the N + 1."""
-    rng = np.random.default_rng(seed + 1)
+    """per_class training images of each class (multi-label: at least)."""
     kept = {i: s for i, s in sides.items() if s != "train"}
-    for label in range(has.shape[1]):
-        train = [i for i in np.flatnonzero(has[:, label]) if sides[i] == "train"]
-        for i in rng.permutation(train)[:per_class]:
-            kept[int(i)] = "train"
+    train = [i for i in sorted(sides) if sides[i] == "train"]
+    kept.update({i: "train" for i in _nested_pick(has, train, per_class, seed + 1)})
     return kept
+
+
+def per_class_subset(images: ImageSet, classes, per_class: int, seed: int) -> ImageSet:
+    """per_class images of each class (multi-label: at least), in the file order of images.
+    Nested: with the same seed, the N images are among the N + 1 (learning curves)."""
+    has = multi_hot(images.labels, len(classes)).astype(bool)
+    return images.subset(sorted(_nested_pick(has, range(len(images)), per_class, seed)))
+
+
+def _nested_pick(has: np.ndarray, candidates, per_class: int, seed: int) -> set[int]:
+    """The first per_class candidates of each class in one seeded order per class."""
+    rng = np.random.default_rng(seed)
+    candidates, picked = list(candidates), set()
+    for label in range(has.shape[1]):
+        own = [i for i in candidates if has[i, label]]
+        picked.update(int(i) for i in rng.permutation(own)[:per_class])
+    return picked
 
 
 def _group_names(members, keys, paths, strategy: str) -> list[str]:

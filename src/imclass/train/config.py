@@ -160,3 +160,32 @@ class TrainConfig:
             name = sorted(unknown)[0]
             raise ConfigError(f"unknown training setting {name!r}.{did_you_mean(name, known)}")
         return cls(**values)
+
+
+def parse_assignments(items, where: str = "--set") -> dict:
+    """`NAME=VALUE` strings (experiments' --set, the benchmarks) as typed TrainConfig settings:
+    each value converted to its setting's kind; an unknown name or a bad value is one line."""
+    kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ConfigError(f"{where} takes NAME=VALUE, like lr=5e-4. Got {item!r} instead.")
+        if name not in kinds:
+            raise ConfigError(f"unknown training setting {name!r}.{did_you_mean(name, kinds)}")
+        values[name] = _typed(kinds[name], text.strip(), name)
+    return values
+
+
+def _typed(kind, text: str, name: str):
+    if text.lower() in ("none", "null", ""):
+        return None
+    if kind is bool:
+        if text.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+            raise invalid_parameter(name, "train", "true or false", text)
+        return text.lower() in ("1", "true", "yes", "on")
+    try:
+        return kind(text)
+    except ValueError:
+        raise invalid_parameter(name, "train", f"a {kind.__name__}", text) from None
