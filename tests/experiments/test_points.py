@@ -3,8 +3,13 @@ import json
 import pytest
 
 from imclass.data.split import per_class_subset
-from imclass.errors import DataError
-from imclass.experiments.points import held_out_split, images_per_class, train_point
+from imclass.errors import ConfigError, DataError
+from imclass.experiments.points import (
+    held_out_split,
+    images_per_class,
+    start_experiment,
+    train_point,
+)
 from imclass.train.config import TrainConfig
 from tests.helpers import make_image_folder
 
@@ -67,3 +72,12 @@ def test_train_point_scores_the_held_out_side_and_is_not_trained_twice(tmp_path)
     assert scored["n_images"] == 6
     (tmp_path / "point" / "run" / "model.safetensors").unlink()  # would fail if trained again
     assert train_point(held, held.train, tmp_path / "point", FAST) == point
+
+
+def test_an_experiment_folder_resumes_only_the_same_experiment(tmp_path):
+    out = start_experiment(tmp_path / "curve", {"data": tmp_path, "sizes": [5, 10]})
+    assert start_experiment(out, {"data": tmp_path, "sizes": [5, 10]}) == out
+    with pytest.raises(
+        ConfigError, match=r"holds another experiment \(sizes differ: sizes=\[5, 10\]"
+    ):
+        start_experiment(out, {"data": tmp_path, "sizes": [5, 20]})

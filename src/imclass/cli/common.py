@@ -135,3 +135,34 @@ def _setting_option(setting):
         )
     kind = click.Choice(choices) if choices else kind
     return click.option(flag, type=kind, default=default, show_default=shown, help=text)
+
+
+def experiment_options(function):
+    """What every experiment command takes: its output folder (re-running with the same one
+    resumes), the held-out fraction and seed, and NAME=VALUE overrides of the recipe."""
+    options = [
+        click.option(
+            "--out",
+            type=PATH,
+            required=True,
+            help="output folder; run the same command again to resume it",
+        ),
+        click.option(
+            "--test-fraction",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=0.25,
+            show_default=True,
+            help="images held out for scoring (a split file's test rows win)",
+        ),
+        click.option("--seed", type=click.IntRange(0), default=0, show_default=True),
+        click.option(
+            "--set",
+            "assignments",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="a training setting for every run, like --set epochs=3 (repeatable)",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return data_options(function)

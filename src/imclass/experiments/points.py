@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from imclass.data.dataset import DataSource, ImageSet, LabelOptions, label_ids, open_data
 from imclass.data.split import split_data_set
-from imclass.errors import DataError
+from imclass.errors import ConfigError, DataError
 from imclass.evaluate.evaluator import evaluate_run
 from imclass.files import read_json, write_json, write_text
 from imclass.progress import Reporter
@@ -136,3 +137,27 @@ def _common_folder(held: HeldOut, train: ImageSet) -> Path:
 def _recalls(metrics: dict) -> dict[str, float]:
     per_class = metrics.get("per_class") or metrics.get("per_label") or {}
     return {name: float(figures["recall"]) for name, figures in per_class.items()}
+
+
+EXPERIMENT_FILE = "experiment.json"
+
+
+def start_experiment(out: Path | str, description: dict) -> Path:
+    """out, recording what the experiment is (its data, settings and plan) on the first run;
+    a later run into the same folder must be the same experiment, which it then resumes."""
+    out = Path(out)
+    record = out / EXPERIMENT_FILE
+    description = json.loads(json.dumps(description, default=str))  # as it reads back
+    if record.is_file():
+        before = read_json(record)
+        changed = sorted(k for k in {*before, *description} if before.get(k) != description.get(k))
+        if changed:
+            raise ConfigError(
+                f"{out} holds another experiment ({', '.join(changed)} differ: "
+                f"{', '.join(f'{k}={before.get(k)!r}' for k in changed)}); resume it with the "
+                "same arguments or choose another --out"
+            )
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(record, description)
+    return out
