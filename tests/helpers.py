@@ -226,3 +226,17 @@ MULTILABEL_PREDICTIONS = [
     ("5.jpg", "", [0.05, 0.1]),
     ("6.jpg", "", [0.15, 0.95]),
 ]
+
+
+# ---- collect against the fake search APIs (tests/collect) ----
+
+
+def local_provider(name: str, base: str):
+    """The provider asking the local fake server at base, without its politeness pause between
+    searches."""
+    import dataclasses
+
+    from imclass.collect.providers import Politeness, create_provider
+
+    provider = create_provider(name, endpoint=base)
+    return dataclasses.replace(provider, politeness=Politeness(0, 1))

@@ -329,3 +329,55 @@ def test_moving_files_out_of_a_label_files_data_set_warns_of_its_rows(listed, tm
     result = invoke(*[part.format(labels=listed, tmp=tmp_path) for part in command])
     assert f"warning: {listed}: 1 row(s) still list the moved file(s)" in result.stderr
     assert "--skip-missing" in result.stderr
+
+
+def test_info_on_a_collected_folder_counts_its_sources(tmp_path):
+    """A folder `imclass collect` made: images by provider and licence from its manifest.csv;
+    rows of rejected images and of files since deleted are not counted."""
+    from imclass.collect.manifest import Row, write_manifest
+
+    data = make_image_folder(tmp_path / "shirts", ("red", "blue"), per_class=3)
+    (data / "red" / "red_2.png").unlink()  # deleted after collecting
+    sources = [
+        ("openverse", "CC BY 4.0"),
+        ("openverse", "CC BY 4.0"),
+        ("openverse", "CC0 1.0"),
+        ("wikimedia", ""),
+        ("wikimedia", "CC BY-SA 4.0\x1b[2J"),  # a terminal escape from the internet
+        ("wikimedia", "CC BY 4.0"),
+    ]
+    paths = [f"blue/blue_{i}.png" for i in range(3)] + [f"red/red_{i}.png" for i in range(3)]
+    kept = [
+        Row(path, provider, "q", path[:3], "", f"https://x.org/{path}", "", 48, 48, 0, "", licence,
+            "", "Ann", "", "kept", "")
+        for path, (provider, licence) in zip(paths, sources, strict=True)
+    ]  # fmt: skip
+    rejected = kept[0].but(path="", url="https://x.org/gone", status="rejected", reason="HTTP 404")
+    write_manifest(data, {row.url: row for row in [*kept, rejected]})
+
+    result = invoke("info", data, "--report", tmp_path / "info.json")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "sources (manifest.csv): 5 of 5 images; openverse 3, wikimedia 2" in lines
+    assert (
+        "licences: CC BY 4.0 2, CC0 1.0 1, CC BY-SA 4.0\\x1b[2J 1; 1 without a licence recorded"
+        in lines
+    )
+    report = json.loads((tmp_path / "info.json").read_text())
+    assert report["sources"] == {
+        "images": 5,
+        "providers": {"openverse": 3, "wikimedia": 2},
+        "licences": {"CC BY 4.0": 2, "CC0 1.0": 1, "CC BY-SA 4.0\x1b[2J": 1},
+        "unlicensed": 1,
+    }
+
+
+def test_info_warns_of_a_manifest_it_cannot_read(tmp_path):
+    data = make_image_folder(tmp_path / "shirts", ("red", "blue"), per_class=2)
+    (data / "manifest.csv").write_text("url,who\nhttps://x.org/a.jpg,me\n")
+    result = invoke("info", data)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"warning: {data / 'manifest.csv'}: not a manifest imclass collect wrote" in result.stderr
+    )
+    assert "sources (" not in result.stdout

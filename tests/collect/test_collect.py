@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from imclass.collect.download import DownloadSettings
-from imclass.collect.providers import Politeness, create_provider
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
+from tests.helpers import local_provider
 
 SETTINGS = CollectSettings(
     per_query=10,
@@ -58,11 +58,6 @@ def apis(fake_apis, good, image_bytes):
     return fake_apis
 
 
-def quick(name: str, base: str):
-    """The provider asking the local server, without its politeness pause between searches."""
-    return dataclasses.replace(create_provider(name, endpoint=base), politeness=Politeness(0, 1))
-
-
 def manifest(out: Path) -> dict[str, dict]:
     with (out / "manifest.csv").open(encoding="utf-8") as handle:
         return {row["url"]: row for row in csv.DictReader(handle)}
@@ -74,7 +69,7 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
         return hashlib.sha256(good[path]).hexdigest()
 
     out = tmp_path / "shirts"
-    summary = collect(QUERIES, quick(provider, apis.base), out, SETTINGS)
+    summary = collect(QUERIES, local_provider(provider, apis.base), out, SETTINGS)
 
     stored = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
     blouse = [f"blouse/{sha(f'/good/{s}.jpg')[:16]}.jpg" for s in (0, 1, 2)]
@@ -133,22 +128,22 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
 def test_a_rate_limited_search_is_asked_again_after_its_retry_after(
     apis, tmp_path, provider, search
 ):
-    calm = collect(QUERIES, quick(provider, apis.base), tmp_path / "calm", SETTINGS)
+    calm = collect(QUERIES, local_provider(provider, apis.base), tmp_path / "calm", SETTINGS)
     asked = apis.requests.count(search)
     apis.requests.clear()
     apis.busy_once.add(search)  # the first search page of the run answers 429 once
-    busy = collect(QUERIES, quick(provider, apis.base), tmp_path / "busy", SETTINGS)
+    busy = collect(QUERIES, local_provider(provider, apis.base), tmp_path / "busy", SETTINGS)
     assert apis.requests.count(search) == asked + 1
     assert busy.kept == calm.kept and sum(busy.kept.values()) == 7
 
 
 def test_a_second_run_requests_nothing_already_recorded(apis, tmp_path):
     out = tmp_path / "shirts"
-    collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
+    collect(QUERIES, local_provider("openverse", apis.base), out, SETTINGS)
     (out / "blouse" / ".abc.jpg.x1.tmp").write_bytes(b"half an image")  # a killed run's
     first = (out / "manifest.csv").read_text()
     apis.requests.clear()
-    summary = collect(QUERIES, quick("openverse", apis.base), out, SETTINGS)
+    summary = collect(QUERIES, local_provider("openverse", apis.base), out, SETTINGS)
     assert set(apis.requests) == {"/v1/images/"}
     assert (out / "manifest.csv").read_text() == first
     assert summary.downloaded == 0 and summary.kept == {"blouse": 3, "hoodie": 4}
@@ -170,7 +165,7 @@ def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
             fake_apis.serve(f"/{number}/{i}.jpg", image_bytes(number * 5 + i))
     settings = dataclasses.replace(SETTINGS, per_query=5)
     out = tmp_path / "shirts"
-    summary = collect(queries, quick("wikimedia", fake_apis.base), out, settings)
+    summary = collect(queries, local_provider("wikimedia", fake_apis.base), out, settings)
     assert len(queries) == 21
     assert (summary.asked, summary.returned, summary.downloaded, summary.duplicates) == (
         105,

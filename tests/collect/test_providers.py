@@ -78,6 +78,8 @@ def test_openverse_asks_pages_and_reads_results():
     }
     page = provider.parse(OPENVERSE_ANSWER, None)
     assert page.next_state == {"page": 2}
+    # 10 more wanted after two pages: page 3 of size 20 (results 40-59), not of size 10 (20-29)
+    assert provider.params("striped blouse", 10, {"page": 3})["page_size"] == 20
     (result,) = page.results
     assert (result.url, result.width, result.licence) == (
         "https://live.staticflickr.com/1/a.jpg",

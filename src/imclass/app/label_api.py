@@ -1,6 +1,6 @@
 """The Label page's JSON API: the images and their labels, the image files (original,
 display-size copy, thumbnail), one image's labels written at a time, undo, classes, progress,
-and the model's suggestions when the app was given a run.
+the collected images' sources, and the model's suggestions when the app was given a run.
 
 Every write answers only after the change is on disk (see imclass.app.labels).
 """
@@ -8,6 +8,7 @@ Every write answers only after the change is on disk (see imclass.app.labels).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from imclass.app.catalog import Catalog
 from imclass.app.labels import ChangeConflict, ImageLabel, LabelStore
 from imclass.app.previews import preview
+from imclass.collect.manifest import Row
 from imclass.data.images import UnreadableImage
 from imclass.errors import ConfigError
 
@@ -65,6 +67,31 @@ def list_images(request: Request, order: Literal["name", "uncertain"] = "name") 
         "images": rows,
         "progress": store.progress(catalog.images),
     }
+
+
+@router.get("/sources")
+def sources(request: Request) -> dict:
+    """Where each collected image came from, by image: provider, licence, creator and page,
+    from the data folder's manifest.csv (imclass collect); none for other images. The text
+    came from the internet: the page shows it as text, and links only to http(s) addresses."""
+    catalog, _ = _parts(request)
+    rows = request.app.state.sources
+    return {"sources": {name: _source(rows[name]) for name in catalog.images if name in rows}}
+
+
+def _source(row: Row) -> dict:
+    return {
+        "provider": row.provider,
+        "licence": row.licence,
+        "licence_url": _web_address(row.licence_url),
+        "creator": row.creator,
+        "page_url": _web_address(row.page_url),
+    }
+
+
+def _web_address(url: str) -> str:
+    """url when it is an http(s) address, else "" (never a javascript: or data: link)."""
+    return url if urlsplit(url).scheme in ("http", "https") else ""
 
 
 @router.get("/images/{name:path}")

@@ -15,6 +15,8 @@ from imclass.app.catalog import read_catalog
 from imclass.app.labels import LabelStore
 from imclass.app.security import AccessGuard
 from imclass.app.settings import AppSettings
+from imclass.collect.manifest import read_sources
+from imclass.errors import DataError
 
 STATIC = Path(__file__).parent / "static"
 
@@ -51,6 +53,7 @@ def create_app(settings: AppSettings) -> FastAPI:
 def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
     catalog = read_catalog(settings.data, labels_file=settings.labels_file)
     app.state.catalog = catalog
+    app.state.sources = _sources(app, catalog.root)
     suggester = _suggester(settings, catalog.root)
     run_classes = suggester.spec.classes if suggester else ()
     app.state.labels = LabelStore(
@@ -66,6 +69,16 @@ def _add_label_page(app: FastAPI, settings: AppSettings) -> None:
         app.state.warnings += filter(None, [suggester.mismatch(app.state.labels.snapshot()[0])])
     app.include_router(label_api.router)
     app.get("/label", include_in_schema=False)(_page("label.html"))
+
+
+def _sources(app: FastAPI, root: Path) -> dict:
+    """The collected images' sources (root/manifest.csv of `imclass collect`), by image name;
+    a manifest imclass cannot read is a warning, not a reason to refuse to start."""
+    try:
+        return read_sources(root)
+    except DataError as error:
+        app.state.warnings.append(f"warning: {error}; the grid shows no image sources")
+        return {}
 
 
 def _suggester(settings: AppSettings, root: Path):

@@ -17,6 +17,7 @@ from rich.table import Table
 from imclass.cli.common import PATH, data_options, label_options, overwrite_option, stdout
 from imclass.data.presets import AUGMENT_PRESETS
 from imclass.data.split import GROUP_BY, STRATEGIES
+from imclass.errors import DataError
 from imclass.files import check_output, write_text
 from imclass.progress import Reporter
 
@@ -92,6 +93,7 @@ def info(data, report, overwrite, **settings):
     with _progress_map("reading headers and hashing", len(source.all_images()) * 2) as advance:
         summary = describe_data(source, advance=advance)
     _print_classes(summary, source.is_presplit)
+    provenance = _print_provenance(source)
     low, median, high = summary.megapixels()
     formats = summary.formats()
     stdout.print(
@@ -110,7 +112,7 @@ def info(data, report, overwrite, **settings):
     problems = summary.problems()
     for row in problems:
         stdout.print(f"{row['problem']}: {row['path']}: {row['reason']}")
-    report_figures = summary.report()
+    report_figures = summary.report() | ({"sources": provenance} if provenance else {})
     for line in report_figures["advice"]:
         stdout.print(f"advice: {line}")
     write_report(report, problems, report_figures)
@@ -130,6 +132,44 @@ def _print_classes(summary, presplit: bool) -> None:
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} skipped (links, folders or rows; see the warnings)")
     stdout.print("; ".join(parts))
+
+
+def _print_provenance(source) -> dict | None:
+    """A collected folder's sources, from its manifest.csv (imclass collect): its images by
+    provider and by licence, and how many have none recorded; None without a manifest."""
+    from imclass.collect.manifest import MANIFEST, read_sources, summarize_sources
+
+    try:
+        found = summarize_sources(read_sources(source.folder).values())
+    except DataError as error:
+        click.echo(f"warning: {error}; no sources shown", err=True)
+        return None
+    if not found.images:
+        return None
+    total = len(source.all_images())
+    stdout.print(
+        f"sources ({MANIFEST}): {found.images} of {total} images; {_counted(found.providers)}"
+    )
+    licences = [_counted(found.licences)] if found.licences else []
+    if found.unlicensed:
+        licences.append(f"{found.unlicensed} without a licence recorded")
+    stdout.print(f"licences: {'; '.join(licences)}")
+    return {
+        "images": found.images,
+        "providers": dict(found.providers),
+        "licences": dict(found.licences),
+        "unlicensed": found.unlicensed,
+    }
+
+
+def _counted(counts: Counter) -> str:
+    """'CC BY 4.0 60, CC0 1.0 5', most first; names came from the internet: control
+    characters (a terminal's escape sequences) are shown escaped."""
+    return ", ".join(f"{_visible(name)} {n}" for name, n in counts.most_common())
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _classes_in_words(summary) -> str:

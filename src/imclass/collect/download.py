@@ -1,7 +1,8 @@
-"""The downloader every provider shares: only http(s) to public addresses, a per-host limit on
-downloads at once, timeouts, retries with exponential backoff on 429 and 5xx that honour
-Retry-After, a byte cap, redirects followed one by one (each hop checked), and bytes kept only
-when they decode as an image by the rules of data/images.py."""
+"""The downloader every provider shares: only http(s) to public addresses (the host's addresses
+checked before connecting, and the address actually connected to before reading a byte), a
+per-host limit on downloads at once, timeouts, retries with exponential backoff on 429 and 5xx
+that honour Retry-After, a byte cap, redirects followed one by one (each hop checked), and bytes
+kept only when they decode as an image by the rules of data/images.py."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ MAX_BYTES = 20 * 1024 * 1024  # issue 12: 20 MB a file by default, as for upload
 FORMAT_EXTENSIONS = {kind: f".{kind.lower()}" for kind in set(EXTENSION_FORMATS.values())}
 FORMAT_EXTENSIONS.update({"JPEG": ".jpg", "TIFF": ".tif"})
 REFUSED_ROBOTS = ("noai", "noimageai")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: an IPv4 address written in IPv6
 
 
 class Rejected(Exception):
@@ -109,6 +111,8 @@ class Downloader:
     def _get(self, url: str) -> tuple[str | None, bytes]:
         try:
             with self.client.stream("GET", url) as response:
+                if not self.settings.allow_private_urls:
+                    check_peer(response)
                 return _read(response, url, self.settings.max_bytes)
         except httpx.TimeoutException:
             raise Rejected(f"timed out after {self.settings.timeout:g} s") from None
@@ -145,7 +149,7 @@ def _read(response: httpx.Response, url: str, max_bytes: int) -> tuple[str | Non
 
 def check_url(url: str, allow_private: bool) -> None:
     """Refuse what a search result must not make us fetch: other schemes, and hosts resolving
-    to loopback, private, link-local (cloud metadata at 169.254.169.254) or reserved addresses."""
+    to an address that is not public (see is_public). Cheap and early; check_peer decides."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Rejected(f"not an http(s) URL ({parts.scheme or 'no scheme'})")
@@ -156,9 +160,32 @@ def check_url(url: str, allow_private: bool) -> None:
     except (socket.gaierror, UnicodeError):
         raise Rejected(f"host not found ({parts.hostname})") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            raise Rejected(f"private address refused ({address})")
+        if not is_public(info[4][0]):
+            raise Rejected(f"private address refused ({info[4][0]})")
+
+
+def check_peer(response: httpx.Response) -> None:
+    """Refuse an answer from a non-public address before its body is read. check_url resolved
+    the host once and the connection resolved it again: a name may answer a public address to
+    the first and 127.0.0.1 to the second (DNS rebinding); the socket's peer is what counts."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        raise Rejected("connected address unknown")
+    if not is_public(str(peer[0])):
+        raise Rejected(f"connected to a private address ({peer[0]})")
+
+
+def is_public(address: str) -> bool:
+    """Whether address is on the public internet: not loopback, private, link-local (cloud
+    metadata at 169.254.169.254), shared, multicast or reserved; an IPv4 address inside IPv6
+    (::ffff:a.b.c.d, 64:ff9b::a.b.c.d) is judged as itself."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    elif ip.version == 6 and ip in NAT64:
+        ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
 def check_image(data: bytes, min_side: int = 0) -> Image:

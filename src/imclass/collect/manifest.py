@@ -1,10 +1,13 @@
 """OUT/manifest.csv, one row per image URL with its source, licence and fate (kept, duplicate,
-rejected and why), and OUT/ATTRIBUTION.md made from it. Its only reader and writer."""
+rejected and why), and OUT/ATTRIBUTION.md made from it. Its only reader and writer; `imclass
+info` and the app's grid read the kept images' sources through read_sources."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -52,8 +55,39 @@ def read_manifest(out: Path) -> dict[str, Row]:
         reader = csv.DictReader(handle)
         if reader.fieldnames != COLUMNS:
             raise DataError(f"{path}: not a manifest imclass collect wrote (columns differ)")
-        rows = [_row(r) for r in reader]
+        try:
+            rows = [_row(r) for r in reader]
+        except (TypeError, ValueError):
+            raise DataError(
+                f"{path}: line {reader.line_num} is not a row imclass collect wrote; "
+                "correct or remove it"
+            ) from None
     return {row.url: row for row in rows}
+
+
+def read_sources(folder: Path) -> dict[str, Row]:
+    """The rows of folder/manifest.csv's kept images whose files are still there, by their path
+    relative to folder; {} when folder has no manifest. Its text came from the internet: show
+    it as text, never as markup."""
+    rows = read_manifest(folder).values()
+    return {r.path: r for r in rows if r.status == KEPT and r.path and (folder / r.path).is_file()}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a data set's collected images came from: how many by provider and by licence."""
+
+    images: int
+    providers: Counter
+    licences: Counter  # only the images with a licence recorded
+    unlicensed: int
+
+
+def summarize_sources(rows: Iterable[Row]) -> Provenance:
+    rows = list(rows)
+    licences = Counter(r.licence for r in rows if r.licence)
+    unlicensed = sum(1 for r in rows if not r.licence)
+    return Provenance(len(rows), Counter(r.provider for r in rows), licences, unlicensed)
 
 
 def _row(raw: dict) -> Row:

@@ -60,13 +60,15 @@ def collect(
     settings: CollectSettings,
     *,
     reporter: Reporter | None = None,
+    downloader: Downloader | None = None,
 ) -> Summary:
-    """Fill out with the images of every query; resumes from out's manifest."""
+    """Fill out with the images of every query; resumes from out's manifest. downloader: one
+    of settings.download's own, by default (tests give one on a local network)."""
     reporter = reporter or Reporter(quiet=True)
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_files(out)
     state = _State(out, read_manifest(out), Summary())
-    downloader = Downloader(settings.download)
+    downloader = downloader or Downloader(settings.download)
     with (
         httpx.Client(timeout=settings.download.timeout, follow_redirects=True) as api,
         ThreadPoolExecutor(settings.workers) as pool,

@@ -1,6 +1,7 @@
 // The Label page: keyboard first. Every change is sent to /api/labels one at a time, in order;
 // "saved" shows only once the server has answered every one (it answers after the fsync).
-// File and class names only ever reach the page through textContent.
+// File and class names only ever reach the page through textContent; so does the sources' text
+// (manifest.csv of imclass collect), which came from the internet.
 // With a run, the model's suggestion for an unlabelled image is pre-selected: Enter accepts it.
 "use strict";
 
@@ -11,6 +12,7 @@ const state = {
   pending: null,          // the classes pre-selected or toggled on the current image, before Enter
   run: null,              // the run whose suggestions are shown (null: none)
   suggestions: {},        // path -> {labels, top, confidence}, or null for an unreadable file
+  sources: {},            // path -> {provider, licence, licence_url, creator, page_url}
   asking: false, order: "name",
   undo: [],               // this tab's changes, newest last: {seq, path}
   queue: Promise.resolve(), unsaved: 0,
@@ -232,17 +234,52 @@ function buildGrid() {
     picture.loading = "lazy";
     picture.alt = "";
     picture.src = imageUrl(image.path, "thumb");
-    const name = document.createElement("figcaption");
+    const caption = document.createElement("figcaption");
+    const name = document.createElement("div");
     name.className = "cell-name";
     name.textContent = image.path;
     name.title = image.path;
-    cell.append(picture, name);
+    caption.append(name);
+    const source = state.sources[image.path];
+    if (source) caption.append(sourceLine(source));
+    cell.append(picture, caption);
     cell.addEventListener("click", () => selectCell(index));
     cell.addEventListener("dblclick", () => openInViewer(index));
     grid.append(cell);
   });
   if (state.gridItems.length === 0) grid.textContent = "No images in " + filter + ".";
   selectCell(0);
+}
+
+// "openverse · CC BY 4.0 · Ann": the provider links to the image's page, the licence to its
+// text; each part is text, the links http(s) only, opened in a new tab that gets neither this
+// page (noopener) nor its address (noreferrer).
+function sourceLine(source) {
+  const line = document.createElement("div");
+  line.className = "cell-source";
+  const part = (kind, text, address) => {
+    const link = webAddress(address);
+    const element = document.createElement(link ? "a" : "span");
+    element.className = "source-" + kind;
+    element.textContent = text;
+    if (link) Object.assign(element, {href: link, target: "_blank", rel: "noopener noreferrer"});
+    return element;
+  };
+  const parts = [part("provider", source.provider, source.page_url),
+    part("licence", source.licence || "licence unknown", source.licence_url)];
+  if (source.creator) parts.push(part("creator", source.creator));
+  parts.forEach((element, at) => line.append(...(at > 0 ? [" · ", element] : [element])));
+  line.title = parts.map((element) => element.textContent).join(" · ");
+  return line;
+}
+
+function webAddress(address) {
+  try {
+    const url = new URL(address);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
 }
 
 function selectCell(index) {
@@ -433,6 +470,10 @@ function start() {
   $("keys-button").addEventListener("click", () => $("keys").classList.toggle("open"));
   // another tab may have labelled images meanwhile: their state, not ours, is shown on return
   window.addEventListener("focus", () => { if (state.unsaved === 0 && !state.grid) load(); });
+  api("/api/sources").then((answer) => {
+    state.sources = answer.sources;
+    if (state.grid) buildGrid();
+  }).catch((error) => showMessage("No image sources: " + error.message));
   load(query.get("path")).catch((error) => {
     showStatus("error", "not loaded");
     showMessage(error.message);

@@ -30,7 +30,10 @@ class Openverse(Provider):
     def params(self, query: str, want: int, state: dict | None) -> dict:
         size = TOKEN_PAGE_SIZE if self.key() else self.page_size
         page = state["page"] if state else 1
-        return {"q": query, "page": page, "page_size": min(size, max(want, 1)), "mature": "false"}
+        # a page is results (page - 1) x page_size on: a later page keeps the first page's size,
+        # the largest (there is one only when the first did not hold all that is wanted)
+        size = size if state else min(size, max(want, 1))
+        return {"q": query, "page": page, "page_size": size, "mature": "false"}
 
     def parse(self, payload: dict, state: dict | None) -> Page:
         page = state["page"] if state else 1
