@@ -52,13 +52,28 @@ class Answer:
     first_status: int | None = None  # answered once before the real answer (a 429)
 
 
+@dataclass(frozen=True)
+class Asked:
+    """One request as the server saw it."""
+
+    at: float  # time.monotonic()
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
 class FakeApis:
-    """results: query -> image paths; files: path -> Answer; requests: every path asked."""
+    """results: query -> image paths; files: path -> Answer; requests: every path asked (log:
+    with time, query and headers); peak: the most files served at once."""
 
     def __init__(self):
         self.results: dict[str, list[str]] = {}
         self.files: dict[str, Answer] = {}
         self.requests: list[str] = []
+        self.log: list[Asked] = []
+        self.peak = 0
+        self._serving = 0
+        self._lock = threading.Lock()
         self._answered_once: set[str] = set()
         self.busy_once: set[str] = set()  # search paths answered 429 (Retry-After: 1) once first
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -149,6 +164,7 @@ class FakeApis:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 apis.requests.append(parts.path)
+                apis.log.append(Asked(time.monotonic(), parts.path, query, dict(self.headers)))
                 if parts.path in apis.busy_once and parts.path not in apis._answered_once:
                     apis._answered_once.add(parts.path)
                     return self._send(Answer(b"", 429, {"Retry-After": "1"}))
@@ -172,7 +188,12 @@ class FakeApis:
                 if answer.first_status and path not in apis._answered_once:
                     apis._answered_once.add(path)
                     return self._send(Answer(b"", answer.first_status, {"Retry-After": "1"}))
+                with apis._lock:
+                    apis._serving += 1
+                    apis.peak = max(apis.peak, apis._serving)
                 time.sleep(answer.delay)
+                with apis._lock:  # before the answer: a client that has it may ask again at once
+                    apis._serving -= 1
                 self._send(answer)
 
             def _send(self, answer: Answer):

@@ -1,7 +1,8 @@
 """collect against a real HTTP server on 127.0.0.1 answering as Openverse and Commons do, with
 the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte cap, a
 response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
-re-encoded and a resized near copy, a redirect loop."""
+re-encoded and a resized near copy, a redirect loop. Then paging and the providers'
+politeness."""
 
 import csv
 import dataclasses
@@ -58,9 +59,10 @@ def apis(fake_apis, good, image_bytes):
     return fake_apis
 
 
-def quick(name: str, base: str):
+def quick(name: str, base: str, **changes):
     """The provider asking the local server, without its politeness pause between searches."""
-    return dataclasses.replace(create_provider(name, endpoint=base), politeness=Politeness(0, 1))
+    provider = create_provider(name, endpoint=base)
+    return dataclasses.replace(provider, **{"politeness": Politeness(0, 4), **changes})
 
 
 def manifest(out: Path) -> dict[str, dict]:
@@ -182,3 +184,51 @@ def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
     source = open_data(out)
     assert source.classes == tuple(sorted(item.replace(" ", "_") for item in items))
     assert len(source.all_images()) == 105
+
+
+@pytest.mark.parametrize(("provider", "returned"), [("openverse", 23), ("wikimedia", 23)])
+def test_pages_follow_each_other_without_overlap(
+    fake_apis, image_bytes, tmp_path, provider, returned
+):
+    """Pages of 10 for 23 images: every page asks for 10 (a last page of 3 would shift the
+    page numbers), and the first 23 results arrive in order."""
+    paths = [f"/p/{i}.jpg" for i in range(25)]
+    fake_apis.results["striped blouse"] = paths
+    for seed, path in enumerate(paths):
+        fake_apis.serve(path, image_bytes(seed))
+    settings = dataclasses.replace(SETTINGS, per_query=23)
+    summary = collect(
+        QUERIES[:1], quick(provider, fake_apis.base, page_size=10), tmp_path / "out", settings
+    )
+    assert (summary.returned, summary.kept) == (returned, {"blouse": returned})
+    urls = [url.removeprefix(fake_apis.base) for url in manifest(tmp_path / "out")]
+    assert urls == paths[:returned]
+
+
+def test_searches_are_spaced_by_the_providers_interval(fake_apis, image_bytes, tmp_path):
+    """3 queries of 2 pages each, with downloads between the queries: no two search requests
+    closer than min_interval (loosely: the clock and the server's threads are not exact)."""
+    for number, query in enumerate(QUERIES[:3]):
+        fake_apis.results[query.text] = [f"/{number}/{i}.jpg" for i in range(3)]
+        for i in range(3):
+            fake_apis.serve(f"/{number}/{i}.jpg", image_bytes(number * 3 + i))
+    provider = quick("openverse", fake_apis.base, politeness=Politeness(0.3, 4), page_size=2)
+    collect(QUERIES[:3], provider, tmp_path / "out", dataclasses.replace(SETTINGS, per_query=3))
+    times = [asked.at for asked in fake_apis.log if asked.path == "/v1/images/"]
+    assert len(times) == 6
+    assert min(later - earlier for earlier, later in zip(times, times[1:], strict=False)) >= 0.25
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_downloads_from_one_host_are_bounded_by_the_providers_concurrency(
+    fake_apis, image_bytes, tmp_path, concurrency
+):
+    paths = [f"/slowish/{i}.jpg" for i in range(8)]
+    fake_apis.results["striped blouse"] = paths
+    for seed, path in enumerate(paths):
+        fake_apis.serve(path, image_bytes(seed), delay=0.2)
+    provider = quick("openverse", fake_apis.base, politeness=Politeness(0, concurrency))
+    settings = dataclasses.replace(SETTINGS, per_query=8, workers=8)
+    summary = collect(QUERIES[:1], provider, tmp_path / "out", settings)
+    assert summary.kept == {"blouse": 8}
+    assert fake_apis.peak == concurrency  # 8 threads, 0.2 s each: the bound is reached

@@ -39,7 +39,7 @@ class DownloadSettings:
     retries: int = 3
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     max_redirects: int = 5
-    per_host: int = 4
+    per_host: int = 4  # downloads at once from one host; collect lowers it to the provider's
     min_side: int = 0
     allow_private_urls: bool = False
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from imclass.collect.manifest import (
     write_attribution,
     write_manifest,
 )
-from imclass.collect.providers import Provider, SearchResult, search
+from imclass.collect.providers import Pacer, Provider, SearchResult, search
 from imclass.collect.queries import Query
 from imclass.data.dedup import find_duplicates
 from imclass.files import atomic_path
@@ -66,13 +66,14 @@ def collect(
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_files(out)
     state = _State(out, read_manifest(out), Summary())
-    downloader = Downloader(settings.download)
+    downloader = Downloader(polite_downloads(settings.download, provider))
+    pacer = Pacer(provider.politeness.min_interval)  # one for the run: spaces queries too
     with (
         httpx.Client(timeout=settings.download.timeout, follow_redirects=True) as api,
         ThreadPoolExecutor(settings.workers) as pool,
     ):
         for query in queries:
-            results = search(api, provider, query.text, settings.per_query)
+            results = search(api, provider, query.text, settings.per_query, pacer)
             state.summary.asked += settings.per_query
             state.summary.returned += len(results)
             fresh = state.fresh(results)
@@ -83,6 +84,11 @@ def collect(
     state.drop_near_duplicates(settings.max_distance)
     write_attribution(out, state.rows)
     return state.totals()
+
+
+def polite_downloads(settings: DownloadSettings, provider: Provider) -> DownloadSettings:
+    """settings with at most the provider's downloads at once from one host."""
+    return replace(settings, per_host=min(settings.per_host, provider.politeness.concurrency))
 
 
 def _remove_partial_files(out: Path) -> None:

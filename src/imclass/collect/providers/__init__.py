@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imclass.collect.providers.base import Politeness, Provider, SearchResult, search
+from imclass.collect.providers.base import Pacer, Politeness, Provider, SearchResult, search
 from imclass.collect.providers.openverse import Openverse
 from imclass.collect.providers.wikimedia import Wikimedia
 from imclass.errors import ConfigError, did_you_mean
@@ -20,4 +20,12 @@ def create_provider(name: str, *, endpoint: str | None = None) -> Provider:
     return PROVIDERS[name](endpoint=endpoint)
 
 
-__all__ = ["PROVIDERS", "Politeness", "Provider", "SearchResult", "create_provider", "search"]
+__all__ = [
+    "PROVIDERS",
+    "Pacer",
+    "Politeness",
+    "Provider",
+    "SearchResult",
+    "create_provider",
+    "search",
+]

@@ -57,7 +57,7 @@ class Provider:
     name: str = ""
     base_url: str = ""
     path: str = ""
-    page_size: int = 20
+    page_size: int = 20  # the most results one request may ask for
     paging: str = "page"  # "page" (a page number) or "continue" (a token from the answer)
     filters: tuple[str, ...] = ()
     politeness: Politeness = Politeness(1.0, 1)
@@ -96,15 +96,37 @@ class Provider:
         return f"GET {self.url()}?{urlencode(self.params(query, want, None))}"
 
 
-def search(client: httpx.Client, provider: Provider, query: str, want: int) -> list[SearchResult]:
-    """Up to want results for query, page by page, no faster than the provider allows."""
+class Pacer:
+    """Spaces requests min_interval seconds apart, start to start: a search that follows a
+    query's downloads waits only for what is left of the interval."""
+
+    def __init__(self, min_interval: float):
+        self.min_interval = min_interval
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            time.sleep(max(0.0, self._last + self.min_interval - time.monotonic()))
+        self._last = time.monotonic()
+
+
+def search(
+    client: httpx.Client,
+    provider: Provider,
+    query: str,
+    want: int,
+    pacer: Pacer | None = None,
+) -> list[SearchResult]:
+    """Up to want results for query, page by page, no faster than the provider allows (one
+    pacer for a whole run spaces its queries' requests too)."""
+    pacer = pacer or Pacer(provider.politeness.min_interval)
     results: list[SearchResult] = []
     state: dict | None = None
     while len(results) < want:
-        params = provider.params(query, want - len(results), state)
-        page = provider.parse(_get_json(client, provider, params), state)
+        # want, not what is left: every page asks for the same size, or page numbers would shift
+        params = provider.params(query, want, state)
+        page = provider.parse(_get_json(client, provider, params, pacer), state)
         results.extend(page.results)
-        time.sleep(provider.politeness.min_interval)
         if page.next_state is None or not page.results:
             break
         state = page.next_state
@@ -115,8 +137,9 @@ SEARCH_RETRIES = 3  # a rate-limited or failing search page is asked again this 
 SEARCH_BACKOFF = 1.0  # seconds before the first retry without Retry-After; doubled each time
 
 
-def _get_json(client: httpx.Client, provider: Provider, params: dict) -> dict:
+def _get_json(client: httpx.Client, provider: Provider, params: dict, pacer: Pacer) -> dict:
     for attempt in range(SEARCH_RETRIES + 1):
+        pacer.wait()
         try:
             response = client.get(provider.url(), params=params, headers=provider.headers())
         except httpx.HTTPError as error:
