@@ -1,6 +1,7 @@
 """Fixtures of collect's tests: `fake_apis`, a real HTTP server on 127.0.0.1 started by the
 test, that answers like Openverse's /v1/images/ and Commons' /w/api.php (their documented JSON
-shapes) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs."""
+shapes) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs.
+Every test here runs without the developer's keys."""
 
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ def jpeg(seed: int, size: int = 64, quality: int = 95, resize: int | None = None
 @pytest.fixture
 def image_bytes():
     return jpeg
+
+
+KEY_VARIABLES = ("OPENVERSE_TOKEN", "FLICKR_API_KEY", "BRAVE_API_KEY", "BING_SEARCH_KEY")
+
+
+@pytest.fixture(autouse=True)
+def no_keys(monkeypatch, tmp_path_factory):
+    """No key from the developer's environment or ~/.config: a keys file that does not exist."""
+    for variable in KEY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    missing = tmp_path_factory.mktemp("keys") / "keys.toml"
+    monkeypatch.setenv("IMCLASS_KEYS", str(missing))
+    return missing
 
 
 @pytest.fixture

@@ -97,12 +97,12 @@ def test_openverse_licence_names():
 
 
 def test_openverse_token_from_the_environment_only(monkeypatch):
-    provider = create_provider("openverse")
-    assert "Authorization" not in provider.headers()
+    assert "Authorization" not in create_provider("openverse").headers()
     monkeypatch.setenv("OPENVERSE_TOKEN", "secret")
+    provider = create_provider("openverse")
     assert provider.headers()["Authorization"] == "Bearer secret"
     assert provider.params("q", 500, None)["page_size"] == 500
-    assert "secret" not in provider.describe("q", 500)
+    assert "secret" not in provider.describe("q", 500) and "secret" not in repr(provider)
 
 
 def test_wikimedia_searches_files_and_follows_continue():

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from imclass.collect.providers.base import Pacer, Politeness, Provider, SearchResult, search
+from dataclasses import replace
+
+from imclass.collect.keys import find_key
+from imclass.collect.providers.base import (
+    Pacer,
+    Politeness,
+    Provider,
+    SearchError,
+    SearchResult,
+    search,
+)
 from imclass.collect.providers.openverse import Openverse
 from imclass.collect.providers.wikimedia import Wikimedia
 from imclass.errors import ConfigError, did_you_mean
@@ -11,13 +21,17 @@ PROVIDERS: dict[str, type[Provider]] = {"openverse": Openverse, "wikimedia": Wik
 
 
 def create_provider(name: str, *, endpoint: str | None = None) -> Provider:
-    """The provider called name, asking endpoint's scheme and host instead of its own."""
+    """The provider called name, asking endpoint's scheme and host instead of its own, with
+    its key from the environment or the keys file (keys.py)."""
     if name not in PROVIDERS:
         raise ConfigError(
             f"The 'provider' parameter of collect must be one of {', '.join(PROVIDERS)}. "
             f"Got {name!r} instead.{did_you_mean(name, PROVIDERS)}"
         )
-    return PROVIDERS[name](endpoint=endpoint)
+    provider = PROVIDERS[name](endpoint=endpoint)
+    if not provider.key_env:
+        return provider
+    return replace(provider, api_key=find_key(provider.name, provider.key_env))
 
 
 __all__ = [
@@ -25,6 +39,7 @@ __all__ = [
     "Pacer",
     "Politeness",
     "Provider",
+    "SearchError",
     "SearchResult",
     "create_provider",
     "search",

@@ -22,6 +22,7 @@ class Openverse(Provider):
     filters: tuple[str, ...] = ("license", "license_type", "size", "mature")
     politeness: Politeness = Politeness(min_interval=1.0, concurrency=4)
     key_env: str = "OPENVERSE_TOKEN"
+    sign_up: str = "a free token: https://api.openverse.org/v1/#tag/auth"
 
     def headers(self) -> dict[str, str]:
         token = self.key()
