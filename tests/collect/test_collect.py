@@ -1,8 +1,8 @@
 """collect against a real HTTP server on 127.0.0.1 answering as Openverse and Commons do, with
 the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte cap, a
 response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
-re-encoded and a resized near copy, a redirect loop. Then paging and the providers'
-politeness."""
+re-encoded and a resized near copy, a redirect loop. Then paging, the providers' politeness
+and the filters."""
 
 import csv
 import dataclasses
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from imclass.collect.download import DownloadSettings
+from imclass.collect.filters import SearchFilters, parse_licences
 from imclass.collect.providers import Politeness, create_provider
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
@@ -232,3 +233,18 @@ def test_downloads_from_one_host_are_bounded_by_the_providers_concurrency(
     summary = collect(QUERIES[:1], provider, tmp_path / "out", settings)
     assert summary.kept == {"blouse": 8}
     assert fake_apis.peak == concurrency  # 8 threads, 0.2 s each: the bound is reached
+
+
+def test_filters_a_provider_cannot_apply_are_applied_to_its_results(apis, tmp_path):
+    """Commons' answers are all CC BY-SA 4.0 and 64 px wide: --license cc0 or --min-width 100
+    leave every result out before anything is downloaded."""
+    for wanted in (SearchFilters(parse_licences("cc0")), SearchFilters(min_width=100)):
+        apis.requests.clear()
+        provider = dataclasses.replace(quick("wikimedia", apis.base), wanted=wanted)
+        summary = collect(QUERIES, provider, tmp_path / str(wanted.min_width), SETTINGS)
+        assert (summary.returned, summary.left_out, summary.downloaded) == (18, 18, 0)
+        assert set(apis.requests) == {"/w/api.php"}
+    by_sa = SearchFilters(parse_licences("by-sa"))
+    provider = dataclasses.replace(quick("wikimedia", apis.base), wanted=by_sa)
+    summary = collect(QUERIES, provider, tmp_path / "by-sa", SETTINGS)
+    assert (summary.left_out, sum(summary.kept.values())) == (0, 7)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from imclass.cli import main
+from tests.helpers import invoke
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 QUERIES = {"striped blouse": 0, "dotted blouse": 1, "striped hoodie": 2}
@@ -95,3 +96,9 @@ def test_killed_half_way_then_rerun_equals_an_uninterrupted_run(apis, tmp_path):
     assert files == sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*") if p.is_file())
     asked_again = {apis.base + path for path in apis.requests}
     assert not asked_again & kept_before
+
+
+def test_dry_run_shows_the_licence_filter(apis, tmp_path):
+    result = invoke(*arguments(tmp_path / "out", apis.base), "--dry-run", "--license", "by,cc0")
+    assert result.exit_code == 0, result.output
+    assert "&license=by%2Ccc0" in result.stdout.splitlines()[0]

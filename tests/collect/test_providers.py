@@ -1,8 +1,11 @@
 """Each provider's requests and its reading of answers in the documented JSON shapes."""
 
+import dataclasses
+
 import pytest
 
-from imclass.collect.providers import create_provider
+from imclass.collect.filters import SearchFilters, parse_licences
+from imclass.collect.providers import SearchResult, create_provider
 from imclass.errors import ConfigError
 
 OPENVERSE_ANSWER = {
@@ -105,6 +108,15 @@ def test_openverse_token_from_the_environment_only(monkeypatch):
     assert "secret" not in provider.describe("q", 500) and "secret" not in repr(provider)
 
 
+def test_openverse_is_asked_for_the_licences_wanted():
+    wanted = SearchFilters(parse_licences("commercial"), min_width=300)
+    provider = create_provider("openverse", filters=wanted)
+    assert provider.params("q", 5, None)["license"] == "by,by-nd,by-sa,cc0,pdm"
+    narrow = SearchResult("https://x/a.jpg", width=200, licence="CC BY-NC 2.0")
+    assert not provider.keeps(narrow)  # the width is checked here, the licence by Openverse
+    assert provider.keeps(dataclasses.replace(narrow, width=0))
+
+
 def test_wikimedia_searches_files_and_follows_continue():
     provider = create_provider("wikimedia")
     assert provider.url() == "https://commons.wikimedia.org/w/api.php"
@@ -136,3 +148,13 @@ def test_unknown_provider_and_bad_endpoint():
         create_provider("openvers")
     with pytest.raises(ConfigError, match="endpoint"):
         create_provider("openverse", endpoint="ftp://x").url()
+
+
+def test_wikimedia_results_are_filtered_by_their_licence_here():
+    provider = create_provider("wikimedia", filters=SearchFilters(parse_licences("by,cc0")))
+    assert "license" not in provider.params("q", 5, None)
+    kept = [
+        provider.keeps(SearchResult("u", licence=name))
+        for name in ("CC BY 4.0", "CC0", "CC BY-SA 4.0", "GFDL", "")
+    ]
+    assert kept == [True, True, False, False, False]

@@ -45,6 +45,21 @@ PROVIDER_HELP = (
 @click.option("--dry-run", is_flag=True, help="list the queries and requests; send none")
 @click.option("--endpoint", help="replace the API's scheme and host (tests, proxies)")
 @click.option(
+    "--license",
+    "licences",
+    help="keep only these licences: by, by-sa, by-nd, by-nc, by-nc-sa, by-nc-nd, cc0, pdm, "
+    "and/or the groups commercial, modification (a group narrows the codes). openverse filters "
+    "its search; wikimedia's results are filtered here",
+)
+@click.option(
+    "--min-width",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="keep only images at least this wide in pixels (the search's results are filtered "
+    "here, and every downloaded image is checked)",
+)
+@click.option(
     "--min-side",
     type=click.IntRange(0),
     default=0,
@@ -74,11 +89,14 @@ def collect(
     by,
     dry_run,
     endpoint,
+    licences,
+    min_width,
     min_side,
     max_distance,
     allow_private_urls,
 ):
     from imclass.collect.download import DownloadSettings
+    from imclass.collect.filters import SearchFilters, parse_licences
     from imclass.collect.providers import create_provider
     from imclass.collect.queries import QuerySpec, plan_queries, read_queries_file, split_list
     from imclass.collect.run import DEFAULT_MAX_DISTANCE, CollectSettings
@@ -89,7 +107,8 @@ def collect(
     spec.setdefault("items", split_list(items))
     spec.setdefault("attributes", split_list(attributes))
     queries = plan_queries(QuerySpec(**spec, template=template, bare=bare, by=by))
-    client = create_provider(provider, endpoint=endpoint)
+    filters = SearchFilters(parse_licences(licences), min_width)
+    client = create_provider(provider, endpoint=endpoint, filters=filters)
     if dry_run:
         from imclass.collect.queries import dry_run_lines
 
@@ -113,6 +132,7 @@ def _print_summary(summary, out: Path) -> None:
     for label, count in (
         ("asked", summary.asked),
         ("returned", summary.returned),
+        ("left out by --license/--min-width", summary.left_out),
         ("downloaded", summary.downloaded),
         *((f"rejected: {reason}", n) for reason, n in sorted(summary.rejected.items())),
         ("duplicates", summary.duplicates),

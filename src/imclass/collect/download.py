@@ -41,6 +41,7 @@ class DownloadSettings:
     max_redirects: int = 5
     per_host: int = 4  # downloads at once from one host; collect lowers it to the provider's
     min_side: int = 0
+    min_width: int = 0
     allow_private_urls: bool = False
 
 
@@ -70,7 +71,7 @@ class Downloader:
 
     def fetch_image(self, url: str) -> Image:
         """The image at url, or Rejected with the reason."""
-        return check_image(self.fetch(url), self.settings.min_side)
+        return check_image(self.fetch(url), self.settings.min_side, self.settings.min_width)
 
     def fetch(self, url: str) -> bytes:
         """The body at url after redirects, each hop checked; Rejected with the reason."""
@@ -161,9 +162,10 @@ def check_url(url: str, allow_private: bool) -> None:
             raise Rejected(f"private address refused ({address})")
 
 
-def check_image(data: bytes, min_side: int = 0) -> Image:
+def check_image(data: bytes, min_side: int = 0, min_width: int = 0) -> Image:
     """data as an Image if its magic bytes name an image format imclass reads and it decodes
-    fully (bomb limit included) with both sides at least min_side; else Rejected."""
+    fully (bomb limit included) with both sides at least min_side and at least min_width
+    wide; else Rejected."""
     try:
         with open_image(io.BytesIO(data)) as opened:
             kind = opened.format
@@ -174,5 +176,7 @@ def check_image(data: bytes, min_side: int = 0) -> Image:
         raise Rejected(f"not an image format imclass reads ({kind})")
     if min(picture.size) < min_side:
         raise Rejected(f"smaller than {min_side} px ({picture.width}x{picture.height})")
+    if picture.width < min_width:
+        raise Rejected(f"narrower than {min_width} px ({picture.width}x{picture.height})")
     digest = hashlib.sha256(data).hexdigest()
     return Image(data, digest, FORMAT_EXTENSIONS[kind], picture.width, picture.height)

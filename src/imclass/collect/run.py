@@ -47,6 +47,7 @@ class Summary:
 
     asked: int = 0
     returned: int = 0
+    left_out: int = 0  # by the filters the provider could not apply (--license, --min-width)
     downloaded: int = 0
     rejected: Counter = field(default_factory=Counter)  # by reason
     duplicates: int = 0
@@ -78,7 +79,9 @@ def collect(
             results = search(api, provider, query.text, settings.per_query, pacer)
             state.summary.asked += settings.per_query
             state.summary.returned += len(results)
-            fresh = state.fresh(results)
+            kept = [r for r in results if provider.keeps(r)]
+            state.summary.left_out += len(results) - len(kept)
+            fresh = state.fresh(kept)
             with reporter.task(query.text, len(fresh)) as advance:
                 for result, outcome in zip(fresh, pool.map(_fetch(downloader), fresh), strict=True):
                     state.record(provider.name, query, result, outcome)
@@ -89,8 +92,11 @@ def collect(
 
 
 def polite_downloads(settings: DownloadSettings, provider: Provider) -> DownloadSettings:
-    """settings with at most the provider's downloads at once from one host."""
-    return replace(settings, per_host=min(settings.per_host, provider.politeness.concurrency))
+    """settings with at most the provider's downloads at once from one host, and its minimum
+    width checked on every image (a search's metadata may not give one)."""
+    per_host = min(settings.per_host, provider.politeness.concurrency)
+    min_width = max(settings.min_width, provider.wanted.min_width)
+    return replace(settings, per_host=per_host, min_width=min_width)
 
 
 def _remove_partial_files(out: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from imclass.collect.filters import SearchFilters
 from imclass.collect.keys import find_key
 from imclass.collect.providers.base import (
     Pacer,
@@ -20,15 +21,21 @@ from imclass.errors import ConfigError, did_you_mean
 PROVIDERS: dict[str, type[Provider]] = {"openverse": Openverse, "wikimedia": Wikimedia}
 
 
-def create_provider(name: str, *, endpoint: str | None = None) -> Provider:
-    """The provider called name, asking endpoint's scheme and host instead of its own, with
-    its key from the environment or the keys file (keys.py)."""
+NO_FILTERS = SearchFilters()
+
+
+def create_provider(
+    name: str, *, endpoint: str | None = None, filters: SearchFilters = NO_FILTERS
+) -> Provider:
+    """The provider called name, asking endpoint's scheme and host instead of its own, for
+    images that pass filters, with its key from the environment or the keys file (keys.py)."""
     if name not in PROVIDERS:
         raise ConfigError(
             f"The 'provider' parameter of collect must be one of {', '.join(PROVIDERS)}. "
             f"Got {name!r} instead.{did_you_mean(name, PROVIDERS)}"
         )
-    provider = PROVIDERS[name](endpoint=endpoint)
+    provider = PROVIDERS[name](endpoint=endpoint, wanted=filters)
+    provider.check_filters()
     if not provider.key_env:
         return provider
     return replace(provider, api_key=find_key(provider.name, provider.key_env))
@@ -40,6 +47,7 @@ __all__ = [
     "Politeness",
     "Provider",
     "SearchError",
+    "SearchFilters",
     "SearchResult",
     "create_provider",
     "search",

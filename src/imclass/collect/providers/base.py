@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from imclass.collect.filters import SearchFilters, licence_code
 from imclass.collect.http import RETRY_STATUSES, retry_after
 from imclass.collect.keys import missing_key
 from imclass.errors import ConfigError, ImclassError
@@ -59,12 +60,14 @@ class Provider:
     path: str = ""
     page_size: int = 20  # the most results one request may ask for
     paging: str = "page"  # "page" (a page number) or "continue" (a token from the answer)
-    filters: tuple[str, ...] = ()
+    filters: tuple[str, ...] = ()  # of SearchFilters', those the API applies itself
+    licensed: bool = True  # whether its results say under which licence each image is
     politeness: Politeness = Politeness(1.0, 1)
     key_env: str = ""  # the environment variable holding its key, if any
     key_required: bool = False
     sign_up: str = ""  # where to get a key, for the message when there is none
     endpoint: str | None = None
+    wanted: SearchFilters = SearchFilters()
     api_key: str | None = field(default=None, repr=False, compare=False)  # see keys.py
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -89,6 +92,23 @@ class Provider:
         """Before any request: a provider that needs a key and has none says where to put one."""
         if self.key_required and not self.key():
             raise missing_key(self.name, self.key_env, self.sign_up)
+
+    def check_filters(self) -> None:
+        """Refuse a filter this API can neither apply nor let us apply on its results."""
+        if self.wanted.licences is not None and not (self.licensed or "license" in self.filters):
+            raise ConfigError(
+                f"--license cannot be used with {self.name}: its results do not say under which "
+                f"licence each image is; drop --license, or use openverse, wikimedia or flickr"
+            )
+
+    def keeps(self, result: SearchResult) -> bool:
+        """Whether result passes the filters the API did not apply itself (on its metadata; an
+        unknown width passes here and is checked on the downloaded image)."""
+        licences = self.wanted.licences
+        licence_done = licences is None or "license" in self.filters
+        if not licence_done and licence_code(result.licence) not in licences:
+            return False
+        return not (result.width and result.width < self.wanted.min_width)
 
     def headers(self) -> dict[str, str]:
         return {"User-Agent": USER_AGENT, "Accept": "application/json"}

@@ -19,7 +19,7 @@ class Openverse(Provider):
     path: str = "/v1/images/"
     page_size: int = ANONYMOUS_PAGE_SIZE
     paging: str = "page"
-    filters: tuple[str, ...] = ("license", "license_type", "size", "mature")
+    filters: tuple[str, ...] = ("license",)  # its `license` parameter takes our codes
     politeness: Politeness = Politeness(min_interval=1.0, concurrency=4)
     key_env: str = "OPENVERSE_TOKEN"
     sign_up: str = "a free token: https://api.openverse.org/v1/#tag/auth"
@@ -31,7 +31,10 @@ class Openverse(Provider):
     def params(self, query: str, want: int, state: dict | None) -> dict:
         size = TOKEN_PAGE_SIZE if self.key() else self.page_size
         page = state["page"] if state else 1
-        return {"q": query, "page": page, "page_size": min(size, max(want, 1)), "mature": "false"}
+        params = {"q": query, "page": page, "page_size": min(size, max(want, 1)), "mature": "false"}
+        if self.wanted.licences is not None:
+            params["license"] = ",".join(sorted(self.wanted.licences))
+        return params
 
     def parse(self, payload: dict, state: dict | None) -> Page:
         page = state["page"] if state else 1
