@@ -1,7 +1,8 @@
 """Fixtures of collect's tests: `fake_apis`, a real HTTP server on 127.0.0.1 started by the
-test, that answers like Openverse's /v1/images/ and Commons' /w/api.php (their documented JSON
-shapes) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs.
-Every test here runs without the developer's keys."""
+test, that answers like Openverse's /v1/images/, Commons' /w/api.php and Flickr's
+flickr.photos.search (their documented JSON shapes, keys checked) and serves the bytes it is
+given (traps included); `image_bytes`, distinct JPEGs. Every test here runs without the
+developer's keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 import json
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -57,6 +59,15 @@ def fake_apis():
         yield server
 
 
+@pytest.fixture
+def api_keys(monkeypatch, fake_apis):
+    """The keys fake_apis accepts, in each provider's environment variable."""
+    variables = {"flickr": "FLICKR_API_KEY"}
+    for provider, variable in variables.items():
+        monkeypatch.setenv(variable, fake_apis.keys[provider])
+    return fake_apis.keys
+
+
 @dataclass
 class Answer:
     body: bytes = b""
@@ -78,13 +89,15 @@ class Asked:
 
 class FakeApis:
     """results: query -> image paths; files: path -> Answer; requests: every path asked (log:
-    with time, query and headers); peak: the most files served at once."""
+    with time, query and headers); keys: provider -> the key its API accepts; peak: the most
+    files served at once."""
 
     def __init__(self):
         self.results: dict[str, list[str]] = {}
         self.files: dict[str, Answer] = {}
         self.requests: list[str] = []
         self.log: list[Asked] = []
+        self.keys = {"flickr": "flickr-key-1"}
         self.peak = 0
         self._serving = 0
         self._lock = threading.Lock()
@@ -167,6 +180,39 @@ class FakeApis:
             answer["continue"] = {"gsroffset": offset + limit, "continue": "gsroffset||"}
         return answer
 
+    def flickr(self, query: dict) -> dict:
+        if query.get("api_key") != self.keys["flickr"]:
+            return {"stat": "fail", "code": 100, "message": "Invalid API Key (Key not found)"}
+        page, per_page = int(query["page"]), int(query["per_page"])
+        paths = self.results.get(query["text"], [])
+        chunk = paths[(page - 1) * per_page : page * per_page]
+        photos = [self._flickr_photo(path, query["license"]) for path in chunk]
+        return {
+            "photos": {
+                "page": page,
+                "pages": -(-len(paths) // per_page),
+                "perpage": per_page,
+                "total": len(paths),
+                "photo": photos,
+            },
+            "stat": "ok",
+        }
+
+    def _flickr_photo(self, path: str, licences: str) -> dict:
+        number = str(zlib.crc32(path.encode()))
+        return {
+            "id": number,
+            "owner": "12037949754@N01",
+            "secret": "a1b2c3",
+            "server": "65535",
+            "title": path,
+            "license": "4" if "4" in licences.split(",") else licences.split(",")[0],
+            "ownername": "Cy Example",
+            "url_l": self.base + path,
+            "height_l": 64,
+            "width_l": 64,
+        }
+
     def _handler(self):
         apis = self
 
@@ -174,23 +220,32 @@ class FakeApis:
             def log_message(self, *args):
                 pass
 
+            def do_POST(self):  # a form, as Flickr's REST endpoint takes it
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode())
+                self._answer(urlsplit(self.path).path, {k: v[0] for k, v in form.items()})
+
             def do_GET(self):
                 parts = urlsplit(self.path)
-                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                apis.requests.append(parts.path)
-                apis.log.append(Asked(time.monotonic(), parts.path, query, dict(self.headers)))
-                if parts.path in apis.busy_once and parts.path not in apis._answered_once:
-                    apis._answered_once.add(parts.path)
+                self._answer(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
+
+            def _answer(self, path, query):
+                apis.requests.append(path)
+                apis.log.append(Asked(time.monotonic(), path, query, dict(self.headers)))
+                if path in apis.busy_once and path not in apis._answered_once:
+                    apis._answered_once.add(path)
                     return self._send(Answer(b"", 429, {"Retry-After": "1"}))
-                if parts.path == "/v1/images/":
+                if path == "/services/rest/":
+                    return self._json(apis.flickr(query))
+                if path == "/v1/images/":
                     page = apis.openverse(query["q"], int(query["page"]), int(query["page_size"]))
                     return self._json(page)
-                if parts.path == "/w/api.php":
+                if path == "/w/api.php":
                     offset = int(query.get("gsroffset", 0))
                     return self._json(
                         apis.commons(query["gsrsearch"], offset, int(query["gsrlimit"]))
                     )
-                return self._file(parts.path)
+                return self._file(path)
 
             def _json(self, value):
                 self._send(

@@ -1,21 +1,23 @@
-"""collect against a real HTTP server on 127.0.0.1 answering as Openverse and Commons do, with
-the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte cap, a
-response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
-re-encoded and a resized near copy, a redirect loop. Then paging, the providers' politeness
-and the filters."""
+"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons and Flickr
+do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte
+cap, a response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
+re-encoded and a resized near copy, a redirect loop. Then paging, keys, the providers'
+politeness and the filters."""
 
 import csv
 import dataclasses
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 
 from imclass.collect.download import DownloadSettings
 from imclass.collect.filters import SearchFilters, parse_licences
-from imclass.collect.providers import Politeness, create_provider
+from imclass.collect.providers import Politeness, SearchError, create_provider
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
+from imclass.errors import ConfigError
 
 SETTINGS = CollectSettings(
     per_query=10,
@@ -41,7 +43,7 @@ def good(image_bytes):
 
 
 @pytest.fixture
-def apis(fake_apis, good, image_bytes):
+def apis(fake_apis, api_keys, good, image_bytes):
     fake_apis.results = RESULTS
     for path, body in good.items():
         fake_apis.serve(path, body, headers={"Content-Type": "image/jpeg"})
@@ -71,7 +73,20 @@ def manifest(out: Path) -> dict[str, dict]:
         return {row["url"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.mark.parametrize("provider", ["openverse", "wikimedia"])
+# provider -> what the manifest says of the first image: licence, creator, attribution
+SOURCES = {
+    "openverse": ("CC BY 4.0", "Ann Example", '"/good/0.jpg" by Ann Example is licensed'),
+    "wikimedia": ("CC BY-SA 4.0", "Bo Example", "Bo Example, CC BY-SA 4.0"),
+    "flickr": ("CC BY 2.0", "Cy Example", '"/good/0.jpg" by Cy Example, CC BY 2.0'),
+}
+SEARCH_PATHS = {
+    "openverse": "/v1/images/",
+    "wikimedia": "/w/api.php",
+    "flickr": "/services/rest/",
+}
+
+
+@pytest.mark.parametrize("provider", SOURCES)
 def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, provider):
     def sha(path: str) -> str:
         return hashlib.sha256(good[path]).hexdigest()
@@ -120,19 +135,19 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
         "striped blouse",
     )
     assert (first["width"], first["height"], first["sha256"]) == ("64", "64", sha("/good/0.jpg"))
-    licence = {"openverse": "CC BY 4.0", "wikimedia": "CC BY-SA 4.0"}[provider]
-    assert first["licence"] == licence and first["creator"] in ("Ann Example", "Bo Example")
+    licence, creator, attribution = SOURCES[provider]
+    assert (first["licence"], first["creator"]) == (licence, creator)
+    assert first["attribution"].startswith(attribution)
 
     assert (summary.asked, summary.returned, summary.downloaded) == (40, 18, 10)
     assert summary.kept == {"blouse": 3, "hoodie": 4}
     assert summary.duplicates == 3 and sum(summary.rejected.values()) == 7
-    attribution = (out / "ATTRIBUTION.md").read_text()
-    assert all(f"`{path}`" in attribution for path in stored) and licence in attribution
+    credits = (out / "ATTRIBUTION.md").read_text()
+    assert all(f"`{path}`" in credits for path in stored)
+    assert (licence or "licence unknown") in credits
 
 
-@pytest.mark.parametrize(
-    ("provider", "search"), [("openverse", "/v1/images/"), ("wikimedia", "/w/api.php")]
-)
+@pytest.mark.parametrize(("provider", "search"), SEARCH_PATHS.items())
 def test_a_rate_limited_search_is_asked_again_after_its_retry_after(
     apis, tmp_path, provider, search
 ):
@@ -187,9 +202,9 @@ def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
     assert len(source.all_images()) == 105
 
 
-@pytest.mark.parametrize(("provider", "returned"), [("openverse", 23), ("wikimedia", 23)])
+@pytest.mark.parametrize(("provider", "returned"), [(p, 23) for p in SEARCH_PATHS])
 def test_pages_follow_each_other_without_overlap(
-    fake_apis, image_bytes, tmp_path, provider, returned
+    fake_apis, api_keys, image_bytes, tmp_path, provider, returned
 ):
     """Pages of 10 for 23 images: every page asks for 10 (a last page of 3 would shift the
     page numbers), and the first 23 results arrive in order."""
@@ -204,6 +219,29 @@ def test_pages_follow_each_other_without_overlap(
     assert (summary.returned, summary.kept) == (returned, {"blouse": returned})
     urls = [url.removeprefix(fake_apis.base) for url in manifest(tmp_path / "out")]
     assert urls == paths[:returned]
+
+
+@pytest.mark.parametrize("provider", ["flickr"])
+def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
+    with pytest.raises(ConfigError, match=f"{provider} needs a key"):
+        collect(QUERIES, quick(provider, fake_apis.base), tmp_path / "out", SETTINGS)
+    assert fake_apis.requests == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "reason"),
+    [
+        ("flickr", "answered error 100: Invalid API Key (Key not found)"),
+    ],
+)
+def test_a_refused_key_is_one_error_that_does_not_quote_it(
+    apis, tmp_path, monkeypatch, provider, reason
+):
+    variable = {"flickr": "FLICKR_API_KEY"}
+    monkeypatch.setenv(variable[provider], "wrong-key-77")
+    with pytest.raises(SearchError, match=re.escape(reason)) as refused:
+        collect(QUERIES, quick(provider, apis.base), tmp_path / "out", SETTINGS)
+    assert "wrong-key-77" not in str(refused.value)
 
 
 def test_searches_are_spaced_by_the_providers_interval(fake_apis, image_bytes, tmp_path):

@@ -102,3 +102,10 @@ def test_dry_run_shows_the_licence_filter(apis, tmp_path):
     result = invoke(*arguments(tmp_path / "out", apis.base), "--dry-run", "--license", "by,cc0")
     assert result.exit_code == 0, result.output
     assert "&license=by%2Ccc0" in result.stdout.splitlines()[0]
+
+
+def test_the_command_offers_every_provider():
+    from imclass.cli.collect import PROVIDERS as OFFERED
+    from imclass.collect.providers import PROVIDERS
+
+    assert tuple(PROVIDERS) == OFFERED

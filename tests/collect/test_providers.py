@@ -158,3 +158,103 @@ def test_wikimedia_results_are_filtered_by_their_licence_here():
         for name in ("CC BY 4.0", "CC0", "CC BY-SA 4.0", "GFDL", "")
     ]
     assert kept == [True, True, False, False, False]
+
+
+FLICKR_ANSWER = {
+    "photos": {
+        "page": 1,
+        "pages": 3,
+        "perpage": 2,
+        "total": "5",
+        "photo": [
+            {
+                "id": "53248070597",
+                "owner": "12037949754@N01",
+                "secret": "a123456",
+                "server": "65535",
+                "farm": 66,
+                "title": "Striped blouse",
+                "ispublic": 1,
+                "license": "5",
+                "ownername": "Cal",
+                "url_l": "https://live.staticflickr.com/65535/53248070597_a123456_b.jpg",
+                "height_l": 683,
+                "width_l": 1024,
+            },
+            {
+                "id": "2",
+                "owner": "x@N01",
+                "title": "",
+                "license": "9",
+                "ownername": "Dee",
+                "url_o": "https://live.staticflickr.com/1/2_o.png",
+                "height_o": "3000",
+                "width_o": "4000",
+            },
+            {"id": "3", "owner": "x@N01", "title": "no public size", "license": "4"},
+        ],
+    },
+    "stat": "ok",
+}
+
+
+def test_flickr_asks_only_cc_and_public_domain_licences_and_reads_photos(monkeypatch):
+    monkeypatch.setenv("FLICKR_API_KEY", "f-key")
+    provider = create_provider("flickr", endpoint="http://127.0.0.1:8123")
+    assert provider.url() == "http://127.0.0.1:8123/services/rest/"
+    params = provider.params("striped blouse", 900, None)
+    assert params["method"] == "flickr.photos.search" and params["text"] == "striped blouse"
+    assert (params["format"], params["nojsoncallback"]) == ("json", "1")
+    assert params["license"] == "1,2,3,4,5,6,7,8,9,10"  # never 0, all rights reserved
+    assert params["extras"] == "url_l,url_o,owner_name,license"
+    assert (params["per_page"], params["page"]) == (500, 1)
+    assert provider.secret_params() == {"api_key": "f-key"}
+    assert provider.describe("q", 5).startswith(
+        "POST http://127.0.0.1:8123/services/rest/ with method=flickr.photos.search&format=json"
+    )
+    assert "f-key" not in provider.describe("q", 5)
+
+    page = provider.parse(FLICKR_ANSWER, None)
+    first, second = page.results
+    assert (first.url, first.width, first.height) == (
+        "https://live.staticflickr.com/65535/53248070597_a123456_b.jpg",
+        1024,
+        683,
+    )
+    assert first.page_url == "https://www.flickr.com/photos/12037949754@N01/53248070597"
+    assert (first.licence, first.licence_url, first.creator) == (
+        "CC BY-SA 2.0",
+        "https://creativecommons.org/licenses/by-sa/2.0/",
+        "Cal",
+    )
+    assert first.attribution == '"Striped blouse" by Cal, CC BY-SA 2.0'
+    assert (second.url, second.width, second.licence, second.attribution) == (
+        "https://live.staticflickr.com/1/2_o.png",
+        4000,
+        "CC0 1.0",
+        "by Dee, CC0 1.0",
+    )
+    assert page.next_state == {"page": 2}
+    assert provider.params("q", 900, page.next_state)["page"] == 2
+
+
+def test_flickr_licence_codes_and_its_4000_result_limit():
+    wanted = SearchFilters(parse_licences("commercial,modification"))
+    provider = create_provider("flickr", filters=wanted)
+    assert provider.params("q", 5, None)["license"] == "4,5,7,8,9,10"
+    last = {"photos": {"page": 8, "pages": 40, "perpage": 500, "photo": []}, "stat": "ok"}
+    assert provider.parse(last, {"page": 8}).next_state is None
+    failed = {"stat": "fail", "code": 100, "message": "Invalid API Key (Key not found)"}
+    assert provider.error(failed) == "error 100: Invalid API Key (Key not found)"
+    assert provider.error(FLICKR_ANSWER) is None
+
+
+def test_a_provider_that_needs_a_key_says_where_to_put_one(no_keys):
+    with pytest.raises(ConfigError) as refused:
+        create_provider("flickr").check_ready()
+    assert str(refused.value) == (
+        f'flickr needs a key: set FLICKR_API_KEY, or write [flickr] key = "..." in {no_keys}, '
+        "which does not exist (another file: $IMCLASS_KEYS); get one at "
+        "https://www.flickr.com/services/apps/create/apply/"
+    )
+    create_provider("openverse").check_ready()  # a token is optional there

@@ -11,11 +11,13 @@ from rich.table import Table
 from imclass.cli.common import PATH, stdout
 from imclass.progress import Reporter
 
+PROVIDERS = ("openverse", "wikimedia", "flickr")  # = providers.PROVIDERS
 PROVIDER_HELP = (
     "openverse: CC-licensed images, no key needed (small anonymous quota; a free token in "
     "OPENVERSE_TOKEN raises it, see https://api.openverse.org/v1/#tag/auth); wikimedia: "
-    "Wikimedia Commons, no key. Images stay their creators' works: manifest.csv and "
-    "ATTRIBUTION.md keep each one's licence and attribution."
+    "Wikimedia Commons, no key; flickr: CC and public-domain photos only, a key in "
+    "FLICKR_API_KEY (https://www.flickr.com/services/apps/create/apply/). Images stay their "
+    "creators' works: manifest.csv and ATTRIBUTION.md keep each one's licence and attribution."
 )
 
 
@@ -28,7 +30,7 @@ PROVIDER_HELP = (
 @click.option("--per-query", type=click.IntRange(1, 4000), default=50, show_default=True)
 @click.option(
     "--provider",
-    type=click.Choice(["openverse", "wikimedia"]),
+    type=click.Choice(PROVIDERS),
     default="openverse",
     show_default=True,
 )
@@ -48,8 +50,8 @@ PROVIDER_HELP = (
     "--license",
     "licences",
     help="keep only these licences: by, by-sa, by-nd, by-nc, by-nc-sa, by-nc-nd, cc0, pdm, "
-    "and/or the groups commercial, modification (a group narrows the codes). openverse filters "
-    "its search; wikimedia's results are filtered here",
+    "and/or the groups commercial, modification (a group narrows the codes). openverse and "
+    "flickr filter their search; wikimedia's results are filtered here",
 )
 @click.option(
     "--min-width",

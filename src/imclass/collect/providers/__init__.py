@@ -14,11 +14,16 @@ from imclass.collect.providers.base import (
     SearchResult,
     search,
 )
+from imclass.collect.providers.flickr import Flickr
 from imclass.collect.providers.openverse import Openverse
 from imclass.collect.providers.wikimedia import Wikimedia
 from imclass.errors import ConfigError, did_you_mean
 
-PROVIDERS: dict[str, type[Provider]] = {"openverse": Openverse, "wikimedia": Wikimedia}
+PROVIDERS: dict[str, type[Provider]] = {
+    "openverse": Openverse,
+    "wikimedia": Wikimedia,
+    "flickr": Flickr,
+}
 
 
 NO_FILTERS = SearchFilters()

@@ -66,6 +66,7 @@ class Provider:
     key_env: str = ""  # the environment variable holding its key, if any
     key_required: bool = False
     sign_up: str = ""  # where to get a key, for the message when there is none
+    method: str = "GET"  # "POST": the parameters, key included, travel in the body, not the URL
     endpoint: str | None = None
     wanted: SearchFilters = SearchFilters()
     api_key: str | None = field(default=None, repr=False, compare=False)  # see keys.py
@@ -129,7 +130,8 @@ class Provider:
 
     def describe(self, query: str, want: int) -> str:
         """The first request, for --dry-run; never shows a key."""
-        return f"GET {self.url()}?{urlencode(self.params(query, want, None))}"
+        between = "?" if self.method == "GET" else " with "
+        return f"{self.method} {self.url()}{between}{urlencode(self.params(query, want, None))}"
 
     def redact(self, text: str) -> str:
         """text without the key, for messages that quote an answer or an exception."""
@@ -212,6 +214,8 @@ def _ask(client: httpx.Client, provider: Provider, params: dict, pacer: Pacer) -
     pacer.wait()
     try:
         fields = {**params, **provider.secret_params()}
+        if provider.method == "POST":  # httpx logs each request's URL at INFO level
+            return client.post(provider.url(), data=fields, headers=provider.headers())
         return client.get(provider.url(), params=fields, headers=provider.headers())
     except httpx.HTTPError as error:
         reason = provider.redact(str(error) or type(error).__name__)
