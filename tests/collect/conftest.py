@@ -1,8 +1,8 @@
 """Fixtures of collect's tests: `fake_apis`, a real HTTP server on 127.0.0.1 started by the
-test, that answers like Openverse's /v1/images/, Commons' /w/api.php and Flickr's
-flickr.photos.search (their documented JSON shapes, keys checked) and serves the bytes it is
-given (traps included); `image_bytes`, distinct JPEGs. Every test here runs without the
-developer's keys."""
+test, that answers like Openverse's /v1/images/, Commons' /w/api.php, Flickr's
+flickr.photos.search and Brave's /res/v1/images/search (their documented JSON shapes, keys
+checked) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs.
+Every test here runs without the developer's keys."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def fake_apis():
 @pytest.fixture
 def api_keys(monkeypatch, fake_apis):
     """The keys fake_apis accepts, in each provider's environment variable."""
-    variables = {"flickr": "FLICKR_API_KEY"}
+    variables = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY"}
     for provider, variable in variables.items():
         monkeypatch.setenv(variable, fake_apis.keys[provider])
     return fake_apis.keys
@@ -97,7 +97,7 @@ class FakeApis:
         self.files: dict[str, Answer] = {}
         self.requests: list[str] = []
         self.log: list[Asked] = []
-        self.keys = {"flickr": "flickr-key-1"}
+        self.keys = {"flickr": "flickr-key-1", "brave": "brave-key-2"}
         self.peak = 0
         self._serving = 0
         self._lock = threading.Lock()
@@ -213,6 +213,26 @@ class FakeApis:
             "width_l": 64,
         }
 
+    def brave(self, query: str, count: int) -> dict:
+        return {
+            "type": "images",
+            "query": {"original": query, "spellcheck_off": False},
+            "results": [
+                {
+                    "type": "image_result",
+                    "title": path,
+                    "url": f"{self.base}/page{path}",
+                    "source": "127.0.0.1",
+                    "thumbnail": {"src": f"{self.base}/thumb{path}"},
+                    "properties": {"url": self.base + path, "width": 64, "height": 64},
+                    "meta_url": {"scheme": "http", "hostname": "127.0.0.1"},
+                    "confidence": "high",
+                }
+                for path in self.results.get(query, [])[:count]
+            ],
+            "extra": {"might_be_offensive": False},
+        }
+
     def _handler(self):
         apis = self
 
@@ -237,6 +257,10 @@ class FakeApis:
                     return self._send(Answer(b"", 429, {"Retry-After": "1"}))
                 if path == "/services/rest/":
                     return self._json(apis.flickr(query))
+                if path == "/res/v1/images/search":
+                    if self.headers.get("X-Subscription-Token") != apis.keys["brave"]:
+                        return self._refuse({"type": "ErrorResponse", "error": {"status": 401}})
+                    return self._json(apis.brave(query["q"], int(query["count"])))
                 if path == "/v1/images/":
                     page = apis.openverse(query["q"], int(query["page"]), int(query["page_size"]))
                     return self._json(page)
@@ -247,10 +271,12 @@ class FakeApis:
                     )
                 return self._file(path)
 
-            def _json(self, value):
-                self._send(
-                    Answer(json.dumps(value).encode(), headers={"Content-Type": "application/json"})
-                )
+            def _json(self, value, status=200):
+                body = json.dumps(value).encode()
+                self._send(Answer(body, status, headers={"Content-Type": "application/json"}))
+
+            def _refuse(self, value):
+                self._json(value, status=401)
 
             def _file(self, path):
                 answer = apis.files.get(path, Answer(b"not found", 404))

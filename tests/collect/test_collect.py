@@ -1,7 +1,7 @@
-"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons and Flickr
-do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte
-cap, a response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
-re-encoded and a resized near copy, a redirect loop. Then paging, keys, the providers'
+"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons, Flickr
+and Brave do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over
+the byte cap, a response slower than the timeout, a 429 with Retry-After, the same bytes at two
+URLs, a re-encoded and a resized near copy, a redirect loop. Then paging, keys, the providers'
 politeness and the filters."""
 
 import csv
@@ -78,11 +78,13 @@ SOURCES = {
     "openverse": ("CC BY 4.0", "Ann Example", '"/good/0.jpg" by Ann Example is licensed'),
     "wikimedia": ("CC BY-SA 4.0", "Bo Example", "Bo Example, CC BY-SA 4.0"),
     "flickr": ("CC BY 2.0", "Cy Example", '"/good/0.jpg" by Cy Example, CC BY 2.0'),
+    "brave": ("", "", '"/good/0.jpg" on 127.0.0.1'),
 }
 SEARCH_PATHS = {
     "openverse": "/v1/images/",
     "wikimedia": "/w/api.php",
     "flickr": "/services/rest/",
+    "brave": "/res/v1/images/search",
 }
 
 
@@ -202,12 +204,14 @@ def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
     assert len(source.all_images()) == 105
 
 
-@pytest.mark.parametrize(("provider", "returned"), [(p, 23) for p in SEARCH_PATHS])
+@pytest.mark.parametrize(
+    ("provider", "returned"), [*((p, 23) for p in SEARCH_PATHS if p != "brave"), ("brave", 10)]
+)
 def test_pages_follow_each_other_without_overlap(
     fake_apis, api_keys, image_bytes, tmp_path, provider, returned
 ):
     """Pages of 10 for 23 images: every page asks for 10 (a last page of 3 would shift the
-    page numbers), and the first 23 results arrive in order."""
+    page numbers), and the first 23 results arrive in order; Brave has one page only."""
     paths = [f"/p/{i}.jpg" for i in range(25)]
     fake_apis.results["striped blouse"] = paths
     for seed, path in enumerate(paths):
@@ -221,7 +225,7 @@ def test_pages_follow_each_other_without_overlap(
     assert urls == paths[:returned]
 
 
-@pytest.mark.parametrize("provider", ["flickr"])
+@pytest.mark.parametrize("provider", ["brave", "flickr"])
 def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
     with pytest.raises(ConfigError, match=f"{provider} needs a key"):
         collect(QUERIES, quick(provider, fake_apis.base), tmp_path / "out", SETTINGS)
@@ -232,12 +236,13 @@ def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
     ("provider", "reason"),
     [
         ("flickr", "answered error 100: Invalid API Key (Key not found)"),
+        ("brave", "answered HTTP 401 (the key was refused; check BRAVE_API_KEY or the keys file)"),
     ],
 )
 def test_a_refused_key_is_one_error_that_does_not_quote_it(
     apis, tmp_path, monkeypatch, provider, reason
 ):
-    variable = {"flickr": "FLICKR_API_KEY"}
+    variable = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY"}
     monkeypatch.setenv(variable[provider], "wrong-key-77")
     with pytest.raises(SearchError, match=re.escape(reason)) as refused:
         collect(QUERIES, quick(provider, apis.base), tmp_path / "out", SETTINGS)

@@ -249,6 +249,62 @@ def test_flickr_licence_codes_and_its_4000_result_limit():
     assert provider.error(FLICKR_ANSWER) is None
 
 
+BRAVE_ANSWER = {
+    "type": "images",
+    "query": {"original": "striped blouse", "altered": None, "spellcheck_off": False},
+    "results": [
+        {
+            "type": "image_result",
+            "title": "Striped blouse",
+            "url": "https://example.com/shop/blouse",
+            "source": "example.com",
+            "page_fetched": "2025-09-15T10:30:00Z",
+            "thumbnail": {"src": "https://imgs.search.brave.com/abc", "width": 200, "height": 150},
+            "properties": {
+                "url": "https://example.com/images/blouse.jpg",
+                "placeholder": "https://imgs.search.brave.com/placeholder/abc",
+                "width": 1920,
+                "height": 1080,
+            },
+            "meta_url": {"scheme": "https", "netloc": "example.com", "hostname": "example.com"},
+            "confidence": "high",
+        },
+        {"type": "image_result", "title": "no image URL", "properties": {}},
+    ],
+    "extra": {"might_be_offensive": False},
+}
+
+
+def test_brave_asks_one_page_of_at_most_200_and_reads_results(monkeypatch):
+    monkeypatch.setenv("BRAVE_API_KEY", "b-key")
+    provider = create_provider("brave")
+    assert provider.url() == "https://api.search.brave.com/res/v1/images/search"
+    assert provider.headers()["X-Subscription-Token"] == "b-key"
+    assert provider.params("striped blouse", 500, None) == {
+        "q": "striped blouse",
+        "count": 200,
+        "safesearch": "strict",
+    }
+    page = provider.parse(BRAVE_ANSWER, None)
+    (result,) = page.results
+    assert page.next_state is None  # no offset: one page a query
+    assert (result.url, result.page_url, result.width, result.height) == (
+        "https://example.com/images/blouse.jpg",
+        "https://example.com/shop/blouse",
+        1920,
+        1080,
+    )
+    assert (result.licence, result.attribution) == ("", '"Striped blouse" on example.com')
+
+
+def test_brave_cannot_filter_by_licence_but_by_width():
+    with pytest.raises(ConfigError, match="--license cannot be used with brave"):
+        create_provider("brave", filters=SearchFilters(parse_licences("cc0")))
+    provider = create_provider("brave", filters=SearchFilters(min_width=1000))
+    assert provider.keeps(SearchResult("u", width=1920))
+    assert not provider.keeps(SearchResult("u", width=640))
+
+
 def test_a_provider_that_needs_a_key_says_where_to_put_one(no_keys):
     with pytest.raises(ConfigError) as refused:
         create_provider("flickr").check_ready()

@@ -11,13 +11,15 @@ from rich.table import Table
 from imclass.cli.common import PATH, stdout
 from imclass.progress import Reporter
 
-PROVIDERS = ("openverse", "wikimedia", "flickr")  # = providers.PROVIDERS
+PROVIDERS = ("openverse", "wikimedia", "flickr", "brave")  # = providers.PROVIDERS
 PROVIDER_HELP = (
     "openverse: CC-licensed images, no key needed (small anonymous quota; a free token in "
     "OPENVERSE_TOKEN raises it, see https://api.openverse.org/v1/#tag/auth); wikimedia: "
     "Wikimedia Commons, no key; flickr: CC and public-domain photos only, a key in "
-    "FLICKR_API_KEY (https://www.flickr.com/services/apps/create/apply/). Images stay their "
-    "creators' works: manifest.csv and ATTRIBUTION.md keep each one's licence and attribution."
+    "FLICKR_API_KEY (https://www.flickr.com/services/apps/create/apply/); brave: images from "
+    "the web, not licence-filtered, a key in BRAVE_API_KEY (https://brave.com/search/api/). "
+    "Images stay their creators' works: manifest.csv and ATTRIBUTION.md keep each one's "
+    "licence and attribution."
 )
 
 
@@ -51,7 +53,7 @@ PROVIDER_HELP = (
     "licences",
     help="keep only these licences: by, by-sa, by-nd, by-nc, by-nc-sa, by-nc-nd, cc0, pdm, "
     "and/or the groups commercial, modification (a group narrows the codes). openverse and "
-    "flickr filter their search; wikimedia's results are filtered here",
+    "flickr filter their search; wikimedia's results are filtered here; brave cannot",
 )
 @click.option(
     "--min-width",

@@ -14,6 +14,7 @@ from imclass.collect.providers.base import (
     SearchResult,
     search,
 )
+from imclass.collect.providers.brave import Brave
 from imclass.collect.providers.flickr import Flickr
 from imclass.collect.providers.openverse import Openverse
 from imclass.collect.providers.wikimedia import Wikimedia
@@ -23,6 +24,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "openverse": Openverse,
     "wikimedia": Wikimedia,
     "flickr": Flickr,
+    "brave": Brave,
 }
 
 

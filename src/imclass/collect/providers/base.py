@@ -59,7 +59,7 @@ class Provider:
     base_url: str = ""
     path: str = ""
     page_size: int = 20  # the most results one request may ask for
-    paging: str = "page"  # "page" (a page number) or "continue" (a token from the answer)
+    paging: str = "page"  # "page" (number), "offset", "continue" (token) or "none" (one page)
     filters: tuple[str, ...] = ()  # of SearchFilters', those the API applies itself
     licensed: bool = True  # whether its results say under which licence each image is
     politeness: Politeness = Politeness(1.0, 1)
@@ -233,3 +233,8 @@ def _hint(provider: Provider, response: httpx.Response) -> str:
 def plain_text(html: str) -> str:
     """Commons' metadata is HTML: the text without tags or extra spaces."""
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html or "")).split())
+
+
+def found_on(title: str, site: str) -> str:
+    """The credit a web image search can give: the image's title and the site it is on."""
+    return " on ".join(p for p in (f'"{title}"' if title else "", site) if p)
