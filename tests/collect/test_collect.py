@@ -250,8 +250,9 @@ def test_a_refused_key_is_one_error_that_does_not_quote_it(
 
 
 def test_searches_are_spaced_by_the_providers_interval(fake_apis, image_bytes, tmp_path):
-    """3 queries of 2 pages each, with downloads between the queries: no two search requests
-    closer than min_interval (loosely: the clock and the server's threads are not exact)."""
+    """3 queries of 2 pages each, with downloads between the queries: search requests spaced
+    by min_interval, 0.3 s. Loosely, as the server sees them: a busy machine delays one arrival
+    more than the next, so a gap may look shorter by that jitter, never the whole span."""
     for number, query in enumerate(QUERIES[:3]):
         fake_apis.results[query.text] = [f"/{number}/{i}.jpg" for i in range(3)]
         for i in range(3):
@@ -259,8 +260,8 @@ def test_searches_are_spaced_by_the_providers_interval(fake_apis, image_bytes, t
     provider = quick("openverse", fake_apis.base, politeness=Politeness(0.3, 4), page_size=2)
     collect(QUERIES[:3], provider, tmp_path / "out", dataclasses.replace(SETTINGS, per_query=3))
     times = [asked.at for asked in fake_apis.log if asked.path == "/v1/images/"]
-    assert len(times) == 6
-    assert min(later - earlier for earlier, later in zip(times, times[1:], strict=False)) >= 0.25
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert len(times) == 6 and min(gaps) >= 0.15 and times[-1] - times[0] >= 5 * 0.3 - 0.1
 
 
 @pytest.mark.parametrize("concurrency", [1, 3])
@@ -275,7 +276,8 @@ def test_downloads_from_one_host_are_bounded_by_the_providers_concurrency(
     settings = dataclasses.replace(SETTINGS, per_query=8, workers=8)
     summary = collect(QUERIES[:1], provider, tmp_path / "out", settings)
     assert summary.kept == {"blouse": 8}
-    assert fake_apis.peak == concurrency  # 8 threads, 0.2 s each: the bound is reached
+    # 8 threads, 0.2 s a file: the bound is reached (loosely: a busy machine may start fewer)
+    assert concurrency // 2 < fake_apis.peak <= concurrency
 
 
 def test_filters_a_provider_cannot_apply_are_applied_to_its_results(apis, tmp_path):
