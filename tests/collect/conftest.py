@@ -1,8 +1,8 @@
 """Fixtures of collect's tests: `fake_apis`, a real HTTP server on 127.0.0.1 started by the
 test, that answers like Openverse's /v1/images/, Commons' /w/api.php, Flickr's
-flickr.photos.search and Brave's /res/v1/images/search (their documented JSON shapes, keys
-checked) and serves the bytes it is given (traps included); `image_bytes`, distinct JPEGs.
-Every test here runs without the developer's keys."""
+flickr.photos.search, Brave's /res/v1/images/search and Bing v7's /v7.0/images/search (their
+documented JSON shapes, keys checked) and serves the bytes it is given (traps included);
+`image_bytes`, distinct JPEGs. Every test here runs without the developer's keys."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def fake_apis():
 @pytest.fixture
 def api_keys(monkeypatch, fake_apis):
     """The keys fake_apis accepts, in each provider's environment variable."""
-    variables = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY"}
+    variables = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY", "bing": "BING_SEARCH_KEY"}
     for provider, variable in variables.items():
         monkeypatch.setenv(variable, fake_apis.keys[provider])
     return fake_apis.keys
@@ -97,7 +97,7 @@ class FakeApis:
         self.files: dict[str, Answer] = {}
         self.requests: list[str] = []
         self.log: list[Asked] = []
-        self.keys = {"flickr": "flickr-key-1", "brave": "brave-key-2"}
+        self.keys = {"flickr": "flickr-key-1", "brave": "brave-key-2", "bing": "bing-key-3"}
         self.peak = 0
         self._serving = 0
         self._lock = threading.Lock()
@@ -233,6 +233,27 @@ class FakeApis:
             "extra": {"might_be_offensive": False},
         }
 
+    def bing(self, query: str, offset: int, count: int) -> dict:
+        paths = self.results.get(query, [])
+        chunk = paths[offset : offset + count]
+        return {
+            "_type": "Images",
+            "totalEstimatedMatches": len(paths),
+            "nextOffset": offset + len(chunk),
+            "value": [
+                {
+                    "name": path,
+                    "contentUrl": self.base + path,
+                    "thumbnailUrl": f"{self.base}/thumb{path}",
+                    "hostPageUrl": f"{self.base}/page{path}",
+                    "encodingFormat": "jpeg",
+                    "width": 64,
+                    "height": 64,
+                }
+                for path in chunk
+            ],
+        }
+
     def _handler(self):
         apis = self
 
@@ -261,6 +282,11 @@ class FakeApis:
                     if self.headers.get("X-Subscription-Token") != apis.keys["brave"]:
                         return self._refuse({"type": "ErrorResponse", "error": {"status": 401}})
                     return self._json(apis.brave(query["q"], int(query["count"])))
+                if path == "/v7.0/images/search":
+                    if self.headers.get("Ocp-Apim-Subscription-Key") != apis.keys["bing"]:
+                        return self._refuse({"error": {"code": "401", "message": "Access denied"}})
+                    offset, count = int(query["offset"]), int(query["count"])
+                    return self._json(apis.bing(query["q"], offset, count))
                 if path == "/v1/images/":
                     page = apis.openverse(query["q"], int(query["page"]), int(query["page_size"]))
                     return self._json(page)

@@ -1,8 +1,8 @@
-"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons, Flickr
-and Brave do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over
-the byte cap, a response slower than the timeout, a 429 with Retry-After, the same bytes at two
-URLs, a re-encoded and a resized near copy, a redirect loop. Then paging, keys, the providers'
-politeness and the filters."""
+"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons, Flickr,
+Brave and Bing do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file
+over the byte cap, a response slower than the timeout, a 429 with Retry-After, the same bytes
+at two URLs, a re-encoded and a resized near copy, a redirect loop. Then paging, keys, the
+providers' politeness and the filters."""
 
 import csv
 import dataclasses
@@ -79,12 +79,14 @@ SOURCES = {
     "wikimedia": ("CC BY-SA 4.0", "Bo Example", "Bo Example, CC BY-SA 4.0"),
     "flickr": ("CC BY 2.0", "Cy Example", '"/good/0.jpg" by Cy Example, CC BY 2.0'),
     "brave": ("", "", '"/good/0.jpg" on 127.0.0.1'),
+    "bing": ("", "", '"/good/0.jpg" on 127.0.0.1'),
 }
 SEARCH_PATHS = {
     "openverse": "/v1/images/",
     "wikimedia": "/w/api.php",
     "flickr": "/services/rest/",
     "brave": "/res/v1/images/search",
+    "bing": "/v7.0/images/search",
 }
 
 
@@ -225,7 +227,7 @@ def test_pages_follow_each_other_without_overlap(
     assert urls == paths[:returned]
 
 
-@pytest.mark.parametrize("provider", ["brave", "flickr"])
+@pytest.mark.parametrize("provider", ["brave", "flickr", "bing"])
 def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
     with pytest.raises(ConfigError, match=f"{provider} needs a key"):
         collect(QUERIES, quick(provider, fake_apis.base), tmp_path / "out", SETTINGS)
@@ -237,12 +239,13 @@ def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
     [
         ("flickr", "answered error 100: Invalid API Key (Key not found)"),
         ("brave", "answered HTTP 401 (the key was refused; check BRAVE_API_KEY or the keys file)"),
+        ("bing", "answered HTTP 401 (the key was refused; check BING_SEARCH_KEY or the keys"),
     ],
 )
 def test_a_refused_key_is_one_error_that_does_not_quote_it(
     apis, tmp_path, monkeypatch, provider, reason
 ):
-    variable = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY"}
+    variable = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY", "bing": "BING_SEARCH_KEY"}
     monkeypatch.setenv(variable[provider], "wrong-key-77")
     with pytest.raises(SearchError, match=re.escape(reason)) as refused:
         collect(QUERIES, quick(provider, apis.base), tmp_path / "out", SETTINGS)

@@ -1,4 +1,5 @@
-"""Each provider's requests and its reading of answers in the documented JSON shapes."""
+"""Each provider's requests and its reading of answers in the documented JSON shapes (the
+examples of each API's reference, trimmed)."""
 
 import dataclasses
 
@@ -303,6 +304,68 @@ def test_brave_cannot_filter_by_licence_but_by_width():
     provider = create_provider("brave", filters=SearchFilters(min_width=1000))
     assert provider.keeps(SearchResult("u", width=1920))
     assert not provider.keeps(SearchResult("u", width=640))
+
+
+BING_ANSWER = {
+    "_type": "Images",
+    "totalEstimatedMatches": 834,
+    "nextOffset": 3,
+    "value": [
+        {
+            "name": "Striped blouse",
+            "webSearchUrl": "https://www.bing.com/images/search?q=striped+blouse",
+            "thumbnailUrl": "https://tse3.mm.bing.net/th?id=OIP.abc",
+            "datePublished": "2017-06-09T02:49:00.0000000Z",
+            "contentUrl": "https://shop.example.org/blouse.jpg",
+            "hostPageUrl": "https://shop.example.org/blouse.html",
+            "contentSize": "54018 B",
+            "encodingFormat": "jpeg",
+            "hostPageDisplayUrl": "shop.example.org/blouse.html",
+            "width": 800,
+            "height": 600,
+        },
+        {"name": "a duplicate Bing left out", "thumbnailUrl": "https://tse3.mm.bing.net/x"},
+    ],
+}
+
+
+def test_bing_needs_an_endpoint_and_pages_by_next_offset(monkeypatch):
+    monkeypatch.setenv("BING_SEARCH_KEY", "k-key")
+    with pytest.raises(ConfigError, match="retired Bing Search v7 on 2025-08-11"):
+        create_provider("bing").check_ready()
+    provider = create_provider("bing", endpoint="https://bing.example.net")
+    provider.check_ready()
+    assert provider.url() == "https://bing.example.net/v7.0/images/search"
+    assert provider.headers()["Ocp-Apim-Subscription-Key"] == "k-key"
+    assert provider.params("striped blouse", 500, None) == {
+        "q": "striped blouse",
+        "count": 150,
+        "offset": 0,
+        "safeSearch": "Strict",
+    }
+    page = provider.parse(BING_ANSWER, None)
+    (result,) = page.results
+    assert (result.url, result.page_url, result.width, result.height) == (
+        "https://shop.example.org/blouse.jpg",
+        "https://shop.example.org/blouse.html",
+        800,
+        600,
+    )
+    assert (result.licence, result.attribution) == ("", '"Striped blouse" on shop.example.org')
+    assert page.next_state == {"offset": 3}
+    assert provider.params("q", 500, page.next_state)["offset"] == 3
+    last = {**BING_ANSWER, "totalEstimatedMatches": 3}
+    assert provider.parse(last, None).next_state is None
+
+
+def test_bing_licence_groups_and_min_width_go_to_the_api():
+    wanted = SearchFilters(parse_licences("commercial"), min_width=500)
+    params = create_provider("bing", filters=wanted).params("q", 5, None)
+    assert (params["license"], params["minWidth"]) == ("ShareCommercially", 500)
+    public = SearchFilters(parse_licences("cc0,pdm"))
+    assert create_provider("bing", filters=public).params("q", 5, None)["license"] == "Public"
+    with pytest.raises(ConfigError, match="only as whole groups.*Got by instead"):
+        create_provider("bing", filters=SearchFilters(parse_licences("by")))
 
 
 def test_a_provider_that_needs_a_key_says_where_to_put_one(no_keys):

@@ -11,15 +11,16 @@ from rich.table import Table
 from imclass.cli.common import PATH, stdout
 from imclass.progress import Reporter
 
-PROVIDERS = ("openverse", "wikimedia", "flickr", "brave")  # = providers.PROVIDERS
+PROVIDERS = ("openverse", "wikimedia", "flickr", "brave", "bing")  # = providers.PROVIDERS
 PROVIDER_HELP = (
     "openverse: CC-licensed images, no key needed (small anonymous quota; a free token in "
     "OPENVERSE_TOKEN raises it, see https://api.openverse.org/v1/#tag/auth); wikimedia: "
     "Wikimedia Commons, no key; flickr: CC and public-domain photos only, a key in "
     "FLICKR_API_KEY (https://www.flickr.com/services/apps/create/apply/); brave: images from "
-    "the web, not licence-filtered, a key in BRAVE_API_KEY (https://brave.com/search/api/). "
-    "Images stay their creators' works: manifest.csv and ATTRIBUTION.md keep each one's "
-    "licence and attribution."
+    "the web, not licence-filtered, a key in BRAVE_API_KEY (https://brave.com/search/api/); "
+    "bing: images from the web, not licence-filtered, a key in BING_SEARCH_KEY and --endpoint "
+    "URL (Bing Search v7 closed on 2025-08-11; a compatible service). Images stay their "
+    "creators' works: manifest.csv and ATTRIBUTION.md keep each one's licence and attribution."
 )
 
 
@@ -47,21 +48,21 @@ PROVIDER_HELP = (
     help="class folders per item, or per item_attribute",
 )
 @click.option("--dry-run", is_flag=True, help="list the queries and requests; send none")
-@click.option("--endpoint", help="replace the API's scheme and host (tests, proxies)")
+@click.option("--endpoint", help="replace the API's scheme and host (tests, proxies, bing)")
 @click.option(
     "--license",
     "licences",
     help="keep only these licences: by, by-sa, by-nd, by-nc, by-nc-sa, by-nc-nd, cc0, pdm, "
-    "and/or the groups commercial, modification (a group narrows the codes). openverse and "
-    "flickr filter their search; wikimedia's results are filtered here; brave cannot",
+    "and/or the groups commercial, modification (a group narrows the codes). openverse, flickr "
+    "and bing filter their search; wikimedia's results are filtered here; brave cannot",
 )
 @click.option(
     "--min-width",
     type=click.IntRange(0),
     default=0,
     show_default=True,
-    help="keep only images at least this wide in pixels (the search's results are filtered "
-    "here, and every downloaded image is checked)",
+    help="keep only images at least this wide in pixels (bing filters its search; the others' "
+    "results are filtered here, and every downloaded image is checked)",
 )
 @click.option(
     "--min-side",

@@ -63,7 +63,7 @@ def collect(
     reporter: Reporter | None = None,
 ) -> Summary:
     """Fill out with the images of every query; resumes from out's manifest. A provider
-    without its key is refused before any request."""
+    without its key (or Bing without --endpoint) is refused before any request."""
     provider.check_ready()
     reporter = reporter or Reporter(quiet=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from imclass.collect.providers.base import (
     SearchResult,
     search,
 )
+from imclass.collect.providers.bing import Bing
 from imclass.collect.providers.brave import Brave
 from imclass.collect.providers.flickr import Flickr
 from imclass.collect.providers.openverse import Openverse
@@ -25,6 +26,7 @@ PROVIDERS: dict[str, type[Provider]] = {
     "wikimedia": Wikimedia,
     "flickr": Flickr,
     "brave": Brave,
+    "bing": Bing,
 }
 
 
