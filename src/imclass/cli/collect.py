@@ -12,16 +12,21 @@ from imclass.cli.common import PATH, stdout
 from imclass.progress import Reporter
 
 PROVIDERS = ("openverse", "wikimedia", "flickr", "brave", "bing")  # = providers.PROVIDERS
-PROVIDER_HELP = (
-    "openverse: CC-licensed images, no key needed (small anonymous quota; a free token in "
-    "OPENVERSE_TOKEN raises it, see https://api.openverse.org/v1/#tag/auth); wikimedia: "
-    "Wikimedia Commons, no key; flickr: CC and public-domain photos only, a key in "
-    "FLICKR_API_KEY (https://www.flickr.com/services/apps/create/apply/); brave: images from "
-    "the web, not licence-filtered, a key in BRAVE_API_KEY (https://brave.com/search/api/); "
-    "bing: images from the web, not licence-filtered, a key in BING_SEARCH_KEY and --endpoint "
-    "URL (Bing Search v7 closed on 2025-08-11; a compatible service). Images stay their "
-    "creators' works: manifest.csv and ATTRIBUTION.md keep each one's licence and attribution."
-)
+PROVIDER_HELP = """\b
+openverse  CC and public-domain images; no key (a free token in OPENVERSE_TOKEN
+           raises the quota: https://api.openverse.org/v1/#tag/auth)
+wikimedia  Wikimedia Commons; no key
+flickr     CC and public-domain photos only; FLICKR_API_KEY
+           (https://www.flickr.com/services/apps/create/apply/)
+brave      images from the web, NOT licence-filtered; BRAVE_API_KEY
+           (https://brave.com/search/api/)
+bing       images from the web, NOT licence-filtered; BING_SEARCH_KEY and
+           --endpoint URL (Bing Search v7 closed on 2025-08-11; a compatible service)
+
+Keys come from the environment variable, else from ~/.config/imclass/keys.toml (or the file
+$IMCLASS_KEYS names) holding [flickr] key = "..." and so on; never from an option, and they
+are never printed or written. Images stay their creators' works: manifest.csv and
+ATTRIBUTION.md keep each one's source, licence and attribution; check them before use."""
 
 
 @click.command(
