@@ -231,12 +231,12 @@ MULTILABEL_PREDICTIONS = [
 # ---- collect against the fake search APIs (tests/collect) ----
 
 
-def local_provider(name: str, base: str):
+def local_provider(name: str, base: str, **changes):
     """The provider asking the local fake server at base, without its politeness pause between
-    searches."""
+    searches (changes: other fields of the provider, politeness included)."""
     import dataclasses
 
     from imclass.collect.providers import Politeness, create_provider
 
     provider = create_provider(name, endpoint=base)
-    return dataclasses.replace(provider, politeness=Politeness(0, 1))
+    return dataclasses.replace(provider, **{"politeness": Politeness(0, 4), **changes})

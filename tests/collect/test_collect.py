@@ -1,18 +1,23 @@
-"""collect against a real HTTP server on 127.0.0.1 answering as Openverse and Commons do, with
-the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file over the byte cap, a
-response slower than the timeout, a 429 with Retry-After, the same bytes at two URLs, a
-re-encoded and a resized near copy, a redirect loop."""
+"""collect against a real HTTP server on 127.0.0.1 answering as Openverse, Commons, Flickr,
+Brave and Bing do, with the traps: an HTML page at a .jpg URL, a 404, a truncated JPEG, a file
+over the byte cap, a response slower than the timeout, a 429 with Retry-After, the same bytes
+at two URLs, a re-encoded and a resized near copy, a redirect loop. Then paging, keys, the
+providers' politeness and the filters."""
 
 import csv
 import dataclasses
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
 
 from imclass.collect.download import DownloadSettings
+from imclass.collect.filters import SearchFilters, parse_licences
+from imclass.collect.providers import Politeness, SearchError
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
+from imclass.errors import ConfigError
 from tests.helpers import local_provider
 
 SETTINGS = CollectSettings(
@@ -39,7 +44,7 @@ def good(image_bytes):
 
 
 @pytest.fixture
-def apis(fake_apis, good, image_bytes):
+def apis(fake_apis, api_keys, good, image_bytes):
     fake_apis.results = RESULTS
     for path, body in good.items():
         fake_apis.serve(path, body, headers={"Content-Type": "image/jpeg"})
@@ -63,7 +68,24 @@ def manifest(out: Path) -> dict[str, dict]:
         return {row["url"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.mark.parametrize("provider", ["openverse", "wikimedia"])
+# provider -> what the manifest says of the first image: licence, creator, attribution
+SOURCES = {
+    "openverse": ("CC BY 4.0", "Ann Example", '"/good/0.jpg" by Ann Example is licensed'),
+    "wikimedia": ("CC BY-SA 4.0", "Bo Example", "Bo Example, CC BY-SA 4.0"),
+    "flickr": ("CC BY 2.0", "Cy Example", '"/good/0.jpg" by Cy Example, CC BY 2.0'),
+    "brave": ("", "", '"/good/0.jpg" on 127.0.0.1'),
+    "bing": ("", "", '"/good/0.jpg" on 127.0.0.1'),
+}
+SEARCH_PATHS = {
+    "openverse": "/v1/images/",
+    "wikimedia": "/w/api.php",
+    "flickr": "/services/rest/",
+    "brave": "/res/v1/images/search",
+    "bing": "/v7.0/images/search",
+}
+
+
+@pytest.mark.parametrize("provider", SOURCES)
 def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, provider):
     def sha(path: str) -> str:
         return hashlib.sha256(good[path]).hexdigest()
@@ -112,19 +134,19 @@ def test_collect_keeps_exactly_the_good_distinct_images(apis, good, tmp_path, pr
         "striped blouse",
     )
     assert (first["width"], first["height"], first["sha256"]) == ("64", "64", sha("/good/0.jpg"))
-    licence = {"openverse": "CC BY 4.0", "wikimedia": "CC BY-SA 4.0"}[provider]
-    assert first["licence"] == licence and first["creator"] in ("Ann Example", "Bo Example")
+    licence, creator, attribution = SOURCES[provider]
+    assert (first["licence"], first["creator"]) == (licence, creator)
+    assert first["attribution"].startswith(attribution)
 
     assert (summary.asked, summary.returned, summary.downloaded) == (40, 18, 10)
     assert summary.kept == {"blouse": 3, "hoodie": 4}
     assert summary.duplicates == 3 and sum(summary.rejected.values()) == 7
-    attribution = (out / "ATTRIBUTION.md").read_text()
-    assert all(f"`{path}`" in attribution for path in stored) and licence in attribution
+    credits = (out / "ATTRIBUTION.md").read_text()
+    assert all(f"`{path}`" in credits for path in stored)
+    assert (licence or "licence unknown") in credits
 
 
-@pytest.mark.parametrize(
-    ("provider", "search"), [("openverse", "/v1/images/"), ("wikimedia", "/w/api.php")]
-)
+@pytest.mark.parametrize(("provider", "search"), SEARCH_PATHS.items())
 def test_a_rate_limited_search_is_asked_again_after_its_retry_after(
     apis, tmp_path, provider, search
 ):
@@ -177,3 +199,100 @@ def test_seven_items_by_three_attributes_make_a_data_set_imclass_reads(
     source = open_data(out)
     assert source.classes == tuple(sorted(item.replace(" ", "_") for item in items))
     assert len(source.all_images()) == 105
+
+
+@pytest.mark.parametrize(
+    ("provider", "returned"), [*((p, 23) for p in SEARCH_PATHS if p != "brave"), ("brave", 10)]
+)
+def test_pages_follow_each_other_without_overlap(
+    fake_apis, api_keys, image_bytes, tmp_path, provider, returned
+):
+    """Pages of 10 for 23 images: every page asks for 10 (a last page of 3 would shift the
+    page numbers), and the first 23 results arrive in order; Brave has one page only."""
+    paths = [f"/p/{i}.jpg" for i in range(25)]
+    fake_apis.results["striped blouse"] = paths
+    for seed, path in enumerate(paths):
+        fake_apis.serve(path, image_bytes(seed))
+    settings = dataclasses.replace(SETTINGS, per_query=23)
+    summary = collect(
+        QUERIES[:1],
+        local_provider(provider, fake_apis.base, page_size=10),
+        tmp_path / "out",
+        settings,
+    )
+    assert (summary.returned, summary.kept) == (returned, {"blouse": returned})
+    urls = [url.removeprefix(fake_apis.base) for url in manifest(tmp_path / "out")]
+    assert urls == paths[:returned]
+
+
+@pytest.mark.parametrize("provider", ["brave", "flickr", "bing"])
+def test_without_its_key_a_provider_asks_nothing(fake_apis, tmp_path, provider):
+    with pytest.raises(ConfigError, match=f"{provider} needs a key"):
+        collect(QUERIES, local_provider(provider, fake_apis.base), tmp_path / "out", SETTINGS)
+    assert fake_apis.requests == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "reason"),
+    [
+        ("flickr", "answered error 100: Invalid API Key (Key not found)"),
+        ("brave", "answered HTTP 401 (the key was refused; check BRAVE_API_KEY or the keys file)"),
+        ("bing", "answered HTTP 401 (the key was refused; check BING_SEARCH_KEY or the keys"),
+    ],
+)
+def test_a_refused_key_is_one_error_that_does_not_quote_it(
+    apis, tmp_path, monkeypatch, provider, reason
+):
+    variable = {"flickr": "FLICKR_API_KEY", "brave": "BRAVE_API_KEY", "bing": "BING_SEARCH_KEY"}
+    monkeypatch.setenv(variable[provider], "wrong-key-77")
+    with pytest.raises(SearchError, match=re.escape(reason)) as refused:
+        collect(QUERIES, local_provider(provider, apis.base), tmp_path / "out", SETTINGS)
+    assert "wrong-key-77" not in str(refused.value)
+
+
+def test_searches_are_spaced_by_the_providers_interval(fake_apis, image_bytes, tmp_path):
+    """3 queries of 2 pages each, with downloads between the queries: search requests spaced
+    by min_interval, 0.3 s. Loosely, as the server sees them: a busy machine delays one arrival
+    more than the next, so a gap may look shorter by that jitter, never the whole span."""
+    for number, query in enumerate(QUERIES[:3]):
+        fake_apis.results[query.text] = [f"/{number}/{i}.jpg" for i in range(3)]
+        for i in range(3):
+            fake_apis.serve(f"/{number}/{i}.jpg", image_bytes(number * 3 + i))
+    provider = local_provider(
+        "openverse", fake_apis.base, politeness=Politeness(0.3, 4), page_size=2
+    )
+    collect(QUERIES[:3], provider, tmp_path / "out", dataclasses.replace(SETTINGS, per_query=3))
+    times = [asked.at for asked in fake_apis.log if asked.path == "/v1/images/"]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert len(times) == 6 and min(gaps) >= 0.15 and times[-1] - times[0] >= 5 * 0.3 - 0.1
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_downloads_from_one_host_are_bounded_by_the_providers_concurrency(
+    fake_apis, image_bytes, tmp_path, concurrency
+):
+    paths = [f"/slowish/{i}.jpg" for i in range(8)]
+    fake_apis.results["striped blouse"] = paths
+    for seed, path in enumerate(paths):
+        fake_apis.serve(path, image_bytes(seed), delay=0.2)
+    provider = local_provider("openverse", fake_apis.base, politeness=Politeness(0, concurrency))
+    settings = dataclasses.replace(SETTINGS, per_query=8, workers=8)
+    summary = collect(QUERIES[:1], provider, tmp_path / "out", settings)
+    assert summary.kept == {"blouse": 8}
+    # 8 threads, 0.2 s a file: the bound is reached (loosely: a busy machine may start fewer)
+    assert concurrency // 2 < fake_apis.peak <= concurrency
+
+
+def test_filters_a_provider_cannot_apply_are_applied_to_its_results(apis, tmp_path):
+    """Commons' answers are all CC BY-SA 4.0 and 64 px wide: --license cc0 or --min-width 100
+    leave every result out before anything is downloaded."""
+    for wanted in (SearchFilters(parse_licences("cc0")), SearchFilters(min_width=100)):
+        apis.requests.clear()
+        provider = dataclasses.replace(local_provider("wikimedia", apis.base), wanted=wanted)
+        summary = collect(QUERIES, provider, tmp_path / str(wanted.min_width), SETTINGS)
+        assert (summary.returned, summary.left_out, summary.downloaded) == (18, 18, 0)
+        assert set(apis.requests) == {"/w/api.php"}
+    by_sa = SearchFilters(parse_licences("by-sa"))
+    provider = dataclasses.replace(local_provider("wikimedia", apis.base), wanted=by_sa)
+    summary = collect(QUERIES, provider, tmp_path / "by-sa", SETTINGS)
+    assert (summary.left_out, sum(summary.kept.values())) == (0, 7)

@@ -1,7 +1,9 @@
-"""`imclass collect` end to end: the dry run, the final table, and a run killed half-way
-(SIGKILL) then run again equals an uninterrupted run, without asking again for a kept image."""
+"""`imclass collect` end to end: the dry run, the final table, a run killed half-way (SIGKILL)
+then run again equals an uninterrupted run, without asking again for a kept image; keys
+(missing: one line; present: sent, and written nowhere) and filters."""
 
 import csv
+import logging
 import os
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from imclass.cli import main
+from tests.helpers import invoke, one_error_line
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 QUERIES = {"striped blouse": 0, "dotted blouse": 1, "striped hoodie": 2}
@@ -95,3 +98,65 @@ def test_killed_half_way_then_rerun_equals_an_uninterrupted_run(apis, tmp_path):
     assert files == sorted(p.relative_to(whole).as_posix() for p in whole.rglob("*") if p.is_file())
     asked_again = {apis.base + path for path in apis.requests}
     assert not asked_again & kept_before
+
+
+def keyed(provider: str, out: Path, base: str) -> list[str]:
+    return [*arguments(out, base), "--provider", provider]
+
+
+@pytest.mark.parametrize("provider", ["brave", "flickr", "bing"])
+def test_a_missing_key_is_one_line_before_any_request(apis, tmp_path, provider):
+    result = invoke(*keyed(provider, tmp_path / "out", apis.base))
+    line = one_error_line(result)
+    variable = {"brave": "BRAVE_API_KEY", "flickr": "FLICKR_API_KEY", "bing": "BING_SEARCH_KEY"}
+    assert f"{provider} needs a key: set {variable[provider]}" in line
+    assert f"[{provider}] key" in line and "keys.toml" in line
+    assert apis.requests == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("provider", ["brave", "flickr", "bing"])
+def test_the_key_is_sent_and_written_nowhere(
+    apis, tmp_path, monkeypatch, no_keys, caplog, provider
+):
+    """The key from the environment (flickr: from the keys file) reaches the API, and no file
+    of OUT, no line of the output or of any log (httpx's included) and no dry-run line holds
+    it."""
+    caplog.set_level(logging.DEBUG)
+    key = apis.keys[provider]
+    if provider == "flickr":
+        no_keys.write_text(f'[flickr]\nkey = "{key}"\n')
+    else:
+        monkeypatch.setenv({"brave": "BRAVE_API_KEY", "bing": "BING_SEARCH_KEY"}[provider], key)
+    out = tmp_path / "out"
+    dry = invoke(*keyed(provider, out, apis.base), "--dry-run")
+    result = invoke(*keyed(provider, out, apis.base))
+    assert result.exit_code == 0, result.output
+    assert "kept 12 images" in result.stdout
+    searches = [asked for asked in apis.log if "search" in asked.path or "rest" in asked.path]
+    assert len(searches) == 4 and all(
+        key in (*a.query.values(), *a.headers.values()) for a in searches
+    )
+    assert "HTTP Request: " in caplog.text  # httpx logged every request, with its URL
+    for text in (dry.stdout, dry.stderr, result.stdout, result.stderr, caplog.text):
+        assert key not in text
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"manifest.csv", "ATTRIBUTION.md"}
+    assert not [p for p in files if key.encode() in p.read_bytes()]
+
+
+def test_a_licence_filter_brave_cannot_apply_is_refused(apis, tmp_path):
+    result = invoke(*keyed("brave", tmp_path / "out", apis.base), "--license", "cc0")
+    assert "--license cannot be used with brave" in one_error_line(result)
+
+
+def test_dry_run_shows_the_licence_filter(apis, tmp_path):
+    result = invoke(*arguments(tmp_path / "out", apis.base), "--dry-run", "--license", "by,cc0")
+    assert result.exit_code == 0, result.output
+    assert "&license=by%2Ccc0" in result.stdout.splitlines()[0]
+
+
+def test_the_command_offers_every_provider():
+    from imclass.cli.collect import PROVIDERS as OFFERED
+    from imclass.collect.providers import PROVIDERS
+
+    assert tuple(PROVIDERS) == OFFERED

@@ -86,6 +86,8 @@ def test_only_decodable_images_of_the_minimum_side_are_kept(image_bytes):
     assert (image.width, image.height, image.extension, len(image.sha256)) == (48, 48, ".jpg", 64)
     with pytest.raises(Rejected, match=r"smaller than 64 px \(48x48\)"):
         check_image(data, min_side=64)
+    with pytest.raises(Rejected, match=r"narrower than 50 px \(48x48\)"):
+        check_image(data, min_width=50)
     with pytest.raises(Rejected, match="not an image"):
         check_image(b"<!doctype html><title>404</title>")
     with pytest.raises(Rejected, match="zero bytes"):

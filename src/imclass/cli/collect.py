@@ -11,12 +11,22 @@ from rich.table import Table
 from imclass.cli.common import PATH, stdout
 from imclass.progress import Reporter
 
-PROVIDER_HELP = (
-    "openverse: CC-licensed images, no key needed (small anonymous quota; a free token in "
-    "OPENVERSE_TOKEN raises it, see https://api.openverse.org/v1/#tag/auth); wikimedia: "
-    "Wikimedia Commons, no key. Images stay their creators' works: manifest.csv and "
-    "ATTRIBUTION.md keep each one's licence and attribution."
-)
+PROVIDERS = ("openverse", "wikimedia", "flickr", "brave", "bing")  # = providers.PROVIDERS
+PROVIDER_HELP = """\b
+openverse  CC and public-domain images; no key (a free token in OPENVERSE_TOKEN
+           raises the quota: https://api.openverse.org/v1/#tag/auth)
+wikimedia  Wikimedia Commons; no key
+flickr     CC and public-domain photos only; FLICKR_API_KEY
+           (https://www.flickr.com/services/apps/create/apply/)
+brave      images from the web, NOT licence-filtered; BRAVE_API_KEY
+           (https://brave.com/search/api/)
+bing       images from the web, NOT licence-filtered; BING_SEARCH_KEY and
+           --endpoint URL (Bing Search v7 closed on 2025-08-11; a compatible service)
+
+Keys come from the environment variable, else from ~/.config/imclass/keys.toml (or the file
+$IMCLASS_KEYS names) holding [flickr] key = "..." and so on; never from an option, and they
+are never printed or written. Images stay their creators' works: manifest.csv and
+ATTRIBUTION.md keep each one's source, licence and attribution; check them before use."""
 
 
 @click.command(
@@ -28,7 +38,7 @@ PROVIDER_HELP = (
 @click.option("--per-query", type=click.IntRange(1, 4000), default=50, show_default=True)
 @click.option(
     "--provider",
-    type=click.Choice(["openverse", "wikimedia"]),
+    type=click.Choice(PROVIDERS),
     default="openverse",
     show_default=True,
 )
@@ -43,7 +53,22 @@ PROVIDER_HELP = (
     help="class folders per item, or per item_attribute",
 )
 @click.option("--dry-run", is_flag=True, help="list the queries and requests; send none")
-@click.option("--endpoint", help="replace the API's scheme and host (tests, proxies)")
+@click.option("--endpoint", help="replace the API's scheme and host (tests, proxies, bing)")
+@click.option(
+    "--license",
+    "licences",
+    help="keep only these licences: by, by-sa, by-nd, by-nc, by-nc-sa, by-nc-nd, cc0, pdm, "
+    "and/or the groups commercial, modification (a group narrows the codes). openverse, flickr "
+    "and bing filter their search; wikimedia's results are filtered here; brave cannot",
+)
+@click.option(
+    "--min-width",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="keep only images at least this wide in pixels (bing filters its search; the others' "
+    "results are filtered here, and every downloaded image is checked)",
+)
 @click.option(
     "--min-side",
     type=click.IntRange(0),
@@ -74,11 +99,14 @@ def collect(
     by,
     dry_run,
     endpoint,
+    licences,
+    min_width,
     min_side,
     max_distance,
     allow_private_urls,
 ):
     from imclass.collect.download import DownloadSettings
+    from imclass.collect.filters import SearchFilters, parse_licences
     from imclass.collect.providers import create_provider
     from imclass.collect.queries import QuerySpec, plan_queries, read_queries_file, split_list
     from imclass.collect.run import DEFAULT_MAX_DISTANCE, CollectSettings
@@ -89,7 +117,8 @@ def collect(
     spec.setdefault("items", split_list(items))
     spec.setdefault("attributes", split_list(attributes))
     queries = plan_queries(QuerySpec(**spec, template=template, bare=bare, by=by))
-    client = create_provider(provider, endpoint=endpoint)
+    filters = SearchFilters(parse_licences(licences), min_width)
+    client = create_provider(provider, endpoint=endpoint, filters=filters)
     if dry_run:
         from imclass.collect.queries import dry_run_lines
 
@@ -113,6 +142,7 @@ def _print_summary(summary, out: Path) -> None:
     for label, count in (
         ("asked", summary.asked),
         ("returned", summary.returned),
+        ("left out by --license/--min-width", summary.left_out),
         ("downloaded", summary.downloaded),
         *((f"rejected: {reason}", n) for reason, n in sorted(summary.rejected.items())),
         ("duplicates", summary.duplicates),

@@ -41,8 +41,9 @@ class DownloadSettings:
     retries: int = 3
     backoff: float = 1.0  # seconds before the first retry; doubled each time
     max_redirects: int = 5
-    per_host: int = 4
+    per_host: int = 4  # downloads at once from one host; collect lowers it to the provider's
     min_side: int = 0
+    min_width: int = 0
     allow_private_urls: bool = False
 
 
@@ -72,7 +73,7 @@ class Downloader:
 
     def fetch_image(self, url: str) -> Image:
         """The image at url, or Rejected with the reason."""
-        return check_image(self.fetch(url), self.settings.min_side)
+        return check_image(self.fetch(url), self.settings.min_side, self.settings.min_width)
 
     def fetch(self, url: str) -> bytes:
         """The body at url after redirects, each hop checked; Rejected with the reason."""
@@ -188,9 +189,10 @@ def is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved)
 
 
-def check_image(data: bytes, min_side: int = 0) -> Image:
+def check_image(data: bytes, min_side: int = 0, min_width: int = 0) -> Image:
     """data as an Image if its magic bytes name an image format imclass reads and it decodes
-    fully (bomb limit included) with both sides at least min_side; else Rejected."""
+    fully (bomb limit included) with both sides at least min_side and at least min_width
+    wide; else Rejected."""
     try:
         with open_image(io.BytesIO(data)) as opened:
             kind = opened.format
@@ -201,5 +203,7 @@ def check_image(data: bytes, min_side: int = 0) -> Image:
         raise Rejected(f"not an image format imclass reads ({kind})")
     if min(picture.size) < min_side:
         raise Rejected(f"smaller than {min_side} px ({picture.width}x{picture.height})")
+    if picture.width < min_width:
+        raise Rejected(f"narrower than {min_width} px ({picture.width}x{picture.height})")
     digest = hashlib.sha256(data).hexdigest()
     return Image(data, digest, FORMAT_EXTENSIONS[kind], picture.width, picture.height)

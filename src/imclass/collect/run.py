@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from imclass.collect.manifest import (
     write_attribution,
     write_manifest,
 )
-from imclass.collect.providers import Provider, SearchResult, search
+from imclass.collect.providers import Pacer, Provider, SearchResult, search
 from imclass.collect.queries import Query
 from imclass.data.dedup import find_duplicates
 from imclass.files import atomic_path
@@ -47,6 +47,7 @@ class Summary:
 
     asked: int = 0
     returned: int = 0
+    left_out: int = 0  # by the filters the provider could not apply (--license, --min-width)
     downloaded: int = 0
     rejected: Counter = field(default_factory=Counter)  # by reason
     duplicates: int = 0
@@ -62,22 +63,27 @@ def collect(
     reporter: Reporter | None = None,
     downloader: Downloader | None = None,
 ) -> Summary:
-    """Fill out with the images of every query; resumes from out's manifest. downloader: one
-    of settings.download's own, by default (tests give one on a local network)."""
+    """Fill out with the images of every query; resumes from out's manifest. A provider
+    without its key (or Bing without --endpoint) is refused before any request. downloader:
+    one of settings.download's own, by default (tests give one on a local network)."""
+    provider.check_ready()
     reporter = reporter or Reporter(quiet=True)
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_files(out)
     state = _State(out, read_manifest(out), Summary())
-    downloader = downloader or Downloader(settings.download)
+    downloader = downloader or Downloader(polite_downloads(settings.download, provider))
+    pacer = Pacer(provider.politeness.min_interval)  # one for the run: spaces queries too
     with (
         httpx.Client(timeout=settings.download.timeout, follow_redirects=True) as api,
         ThreadPoolExecutor(settings.workers) as pool,
     ):
         for query in queries:
-            results = search(api, provider, query.text, settings.per_query)
+            results = search(api, provider, query.text, settings.per_query, pacer)
             state.summary.asked += settings.per_query
             state.summary.returned += len(results)
-            fresh = state.fresh(results)
+            kept = [r for r in results if provider.keeps(r)]
+            state.summary.left_out += len(results) - len(kept)
+            fresh = state.fresh(kept)
             with reporter.task(query.text, len(fresh)) as advance:
                 for result, outcome in zip(fresh, pool.map(_fetch(downloader), fresh), strict=True):
                     state.record(provider.name, query, result, outcome)
@@ -85,6 +91,14 @@ def collect(
     state.drop_near_duplicates(settings.max_distance)
     write_attribution(out, state.rows)
     return state.totals()
+
+
+def polite_downloads(settings: DownloadSettings, provider: Provider) -> DownloadSettings:
+    """settings with at most the provider's downloads at once from one host, and its minimum
+    width checked on every image (a search's metadata may not give one)."""
+    per_host = min(settings.per_host, provider.politeness.concurrency)
+    min_width = max(settings.min_width, provider.wanted.min_width)
+    return replace(settings, per_host=per_host, min_width=min_width)
 
 
 def _remove_partial_files(out: Path) -> None:

@@ -19,9 +19,10 @@ class Openverse(Provider):
     path: str = "/v1/images/"
     page_size: int = ANONYMOUS_PAGE_SIZE
     paging: str = "page"
-    filters: tuple[str, ...] = ("license", "license_type", "size", "mature")
+    filters: tuple[str, ...] = ("license",)  # its `license` parameter takes our codes
     politeness: Politeness = Politeness(min_interval=1.0, concurrency=4)
     key_env: str = "OPENVERSE_TOKEN"
+    sign_up: str = "a free token: https://api.openverse.org/v1/#tag/auth"
 
     def headers(self) -> dict[str, str]:
         token = self.key()
@@ -33,7 +34,10 @@ class Openverse(Provider):
         # a page is results (page - 1) x page_size on: a later page keeps the first page's size,
         # the largest (there is one only when the first did not hold all that is wanted)
         size = size if state else min(size, max(want, 1))
-        return {"q": query, "page": page, "page_size": size, "mature": "false"}
+        params = {"q": query, "page": page, "page_size": size, "mature": "false"}
+        if self.wanted.licences is not None:
+            params["license"] = ",".join(sorted(self.wanted.licences))
+        return params
 
     def parse(self, payload: dict, state: dict | None) -> Page:
         page = state["page"] if state else 1
