@@ -14,6 +14,7 @@ import pytest
 
 from imclass.collect.download import DownloadSettings
 from imclass.collect.filters import SearchFilters, parse_licences
+from imclass.collect.manifest import ManifestLog, Row, read_manifest
 from imclass.collect.providers import Politeness, SearchError
 from imclass.collect.queries import QuerySpec, plan_queries
 from imclass.collect.run import CollectSettings, collect
@@ -296,3 +297,32 @@ def test_filters_a_provider_cannot_apply_are_applied_to_its_results(apis, tmp_pa
     provider = dataclasses.replace(local_provider("wikimedia", apis.base), wanted=by_sa)
     summary = collect(QUERIES, provider, tmp_path / "by-sa", SETTINGS)
     assert (summary.left_out, sum(summary.kept.values())) == (0, 7)
+
+
+def test_the_manifest_journal_keeps_every_row_until_it_is_folded_in(tmp_path):
+    rows = {}
+    log = ManifestLog(tmp_path, rows)
+    first = _manifest_row("https://a.example/1.jpg")
+    log.record(first)
+    assert not (tmp_path / "manifest.csv").exists()  # one row: journalled, not yet rewritten
+    assert read_manifest(tmp_path) == {first.url: first}
+    with (tmp_path / ".manifest.journal").open("a") as journal:
+        journal.write('{"path": "half a line a kill cut sh')
+    assert read_manifest(tmp_path) == {first.url: first}
+    log = ManifestLog(tmp_path, read_manifest(tmp_path))  # the next run folds it in first
+    assert read_manifest(tmp_path) == {first.url: first}
+    assert not (tmp_path / ".manifest.journal").exists()
+    for i in range(2, 201):
+        log.record(_manifest_row(f"https://a.example/{i}.jpg"))
+    assert (tmp_path / ".manifest.journal").exists()  # 199 rows journalled
+    log.record(_manifest_row("https://a.example/201.jpg"))
+    assert not (tmp_path / ".manifest.journal").exists()  # 200: folded into the manifest
+    assert list(read_manifest(tmp_path)) == [f"https://a.example/{i}.jpg" for i in range(1, 202)]
+
+
+def _manifest_row(url: str) -> Row:
+    return Row(
+        *("", "openverse", "striped blouse", "blouse", "striped", url, ""),
+        *(0, 0, 0),
+        *("", "", "", "", "", "rejected", "404"),
+    )

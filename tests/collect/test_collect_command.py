@@ -2,7 +2,6 @@
 then run again equals an uninterrupted run, without asking again for a kept image; keys
 (missing: one line; present: sent, and written nowhere) and filters."""
 
-import csv
 import logging
 import os
 import signal
@@ -15,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from imclass.cli import main
+from imclass.collect.manifest import Row, read_manifest
+from imclass.errors import DataError
 from tests.helpers import invoke, one_error_line
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -69,12 +70,12 @@ def run_command(out: Path, base: str) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def rows(out: Path) -> list[dict]:
-    path = out / "manifest.csv"
-    if not path.exists():
+def rows(out: Path) -> list[Row]:
+    """What a run has recorded so far: the manifest and its journal."""
+    try:
+        return list(read_manifest(out).values())
+    except (OSError, DataError):  # a line being written
         return []
-    with path.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_killed_half_way_then_rerun_equals_an_uninterrupted_run(apis, tmp_path):
@@ -87,7 +88,7 @@ def test_killed_half_way_then_rerun_equals_an_uninterrupted_run(apis, tmp_path):
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    kept_before = {r["url"] for r in rows(killed) if r["status"] == "kept"}
+    kept_before = {r.url for r in rows(killed) if r.status == "kept"}
     assert 5 <= len(kept_before) < 12
     apis.requests.clear()
 

@@ -16,10 +16,10 @@ from imclass.collect.manifest import (
     DUPLICATE,
     KEPT,
     REJECTED,
+    ManifestLog,
     Row,
     read_manifest,
     write_attribution,
-    write_manifest,
 )
 from imclass.collect.providers import Pacer, Provider, SearchResult, search
 from imclass.collect.queries import Query
@@ -70,7 +70,7 @@ def collect(
     reporter = reporter or Reporter(quiet=True)
     out.mkdir(parents=True, exist_ok=True)
     _remove_partial_files(out)
-    state = _State(out, read_manifest(out), Summary())
+    state = _State(out, ManifestLog(out, read_manifest(out)), Summary())
     downloader = downloader or Downloader(polite_downloads(settings.download, provider))
     pacer = Pacer(provider.politeness.min_interval)  # one for the run: spaces queries too
     with (
@@ -120,9 +120,16 @@ def _fetch(downloader: Downloader):
 @dataclass
 class _State:
     out: Path
-    rows: dict[str, Row]
+    log: ManifestLog
     summary: Summary
     met: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.rows = self.log.rows  # by URL, recorded through the log
+        self.stored: dict[str, Row] = {}  # the first row of each sha256 met
+        for row in self.rows.values():
+            if row.sha256:
+                self.stored.setdefault(row.sha256, row)
 
     def fresh(self, results: list[SearchResult]) -> list[SearchResult]:
         """Results whose URL no run has recorded and this run has not met yet."""
@@ -138,13 +145,14 @@ class _State:
         else:
             self.summary.downloaded += 1
             row = self._store(row, query, outcome)
-        self.rows[row.url] = row
-        write_manifest(self.out, self.rows)  # at once: a kill loses at most this download
+        if row.sha256:
+            self.stored.setdefault(row.sha256, row)
+        self.log.record(row)  # at once: a kill loses at most this download
 
     def _store(self, row: Row, query: Query, image: Image) -> Row:
         facts = dict(width=image.width, height=image.height, bytes=len(image.data))
         row = row.but(sha256=image.sha256, **facts)
-        holder = next((r for r in self.rows.values() if r.sha256 == image.sha256), None)
+        holder = self.stored.get(image.sha256)
         if holder is not None:
             return row.but(status=DUPLICATE, reason=f"same bytes as {holder.path or holder.url}")
         path = f"{query.folder}/{image.sha256[:16]}{image.extension}"
@@ -163,7 +171,7 @@ class _State:
                 row = kept[path].but(path="", status=DUPLICATE, reason=reason)
                 self.rows[row.url] = row
                 path.unlink(missing_ok=True)
-        write_manifest(self.out, self.rows)
+        self.log.save()
 
     def totals(self) -> Summary:
         for row in self.rows.values():
