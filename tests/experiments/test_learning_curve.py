@@ -129,6 +129,10 @@ def test_learning_curve_end_to_end_resumes_after_ctrl_c_and_retrains_nothing(tmp
     assert [m.stat().st_mtime_ns for m in models] == before
     assert list(csv.DictReader((out / "curve.csv").open())) == rows
 
+    other = invoke(*args, "--set", "epochs=2")
+    assert "holds another experiment (settings differ: settings={" in one_error_line(other)
+    assert "'epochs': 1" in other.stderr and [m.stat().st_mtime_ns for m in models] == before
+
 
 @pytest.mark.parametrize("sizes", ["0", "abc", "10,5"])
 def test_bad_sizes_are_one_line(tmp_path, sizes):

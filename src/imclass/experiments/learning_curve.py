@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -219,10 +219,20 @@ def _description(data, plan: CurvePlan, config: TrainConfig, options, held: Held
         "data": Path(data).resolve(),
         "test_fraction": plan.test_fraction,
         "seed": plan.seed,
-        "settings": asdict(config),
+        "settings": _changed_settings(config),
         "label_options": asdict(options or LabelOptions()),
         "train_images": len(held.train),
         "test_images": len(held.test),
+    }
+
+
+def _changed_settings(config: TrainConfig) -> dict:
+    """The settings --set changed from the default recipe: short enough to show in full when a
+    re-run differs."""
+    return {
+        f.name: getattr(config, f.name)
+        for f in fields(config)
+        if getattr(config, f.name) != f.default
     }
 
 
