@@ -93,7 +93,8 @@ def train_point(
         return read_json(done)
     reporter = reporter or Reporter(quiet=True)
     split = write_split(folder / SPLIT_FILE, held, train)
-    options = LabelOptions(root=_common_folder(held, train))
+    # the split file is ours: read as written (labels column, space-separated), wherever it is
+    options = LabelOptions(multilabel=held.source.multilabel, root=_common_folder(held, train))
     start = time.perf_counter()
     result = train_run(split, config, folder / "run", reporter, options)
     seconds = time.perf_counter() - start
