@@ -23,7 +23,13 @@ from imclass.cli.common import PATH, experiment_options, label_options, stdout, 
     show_default=True,
     help="mine a pool image when the model calls it a class with at least this probability",
 )
-@click.option("--rounds", type=click.IntRange(1), default=2, show_default=True)
+@click.option(
+    "--rounds",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="rounds of mining after round 0 (fewer when one finds nothing new)",
+)
 @click.option(
     "--pool-test-fraction",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -33,10 +39,11 @@ from imclass.cli.common import PATH, experiment_options, label_options, stdout, 
 )
 @experiment_options
 def hard_negatives(run, pool, negative_class, confidence, rounds, pool_test_fraction, **settings):
-    """Mine POOL (images showing none of the classes) for the ones RUN's model calls a class,
-    add them to the negative class (as links; DATA and POOL are never changed) and train
-    RUN's recipe again, --rounds times; rounds.csv and rounds.png show each round's
-    false-positive rate on never-mined pool images and accuracy on held-out DATA images."""
+    """Mine POOL (images showing none of the classes) for the ones a model of RUN's recipe
+    calls a class, add them to the negative class (as links: DATA and POOL are never
+    changed) and train again, --rounds times. Round 0 trains RUN's recipe on DATA's training
+    side; rounds.csv and rounds.png give each round's false-positive rate on never-mined
+    pool images and accuracy on held-out DATA images."""
     use_all_cores()
     from imclass.experiments.hard_negatives import MiningPlan, mine_hard_negatives, resolve_mining
     from imclass.progress import Reporter
