@@ -8,7 +8,12 @@ import yaml
 
 from imclass.data.dataset import LabelOptions
 from imclass.errors import ConfigError, DataError
-from imclass.experiments.hard_negatives import merged_options, negative_class, write_rounds
+from imclass.experiments.hard_negatives import (
+    MiningPlan,
+    merged_options,
+    negative_class,
+    write_rounds,
+)
 from imclass.experiments.pool import split_pool
 from imclass.train.config import TrainConfig
 from tests.helpers import colour_image, invoke, one_error_line
@@ -102,6 +107,11 @@ def test_the_negative_class_is_the_one_named_so_or_the_one_given():
         negative_class(("cat", "none"), "nnoe", "run")
 
 
+def test_a_confidence_outside_zero_one_is_refused():
+    with pytest.raises(ConfigError, match="'confidence' parameter of hard-negatives must be in"):
+        MiningPlan(confidence=1.5)
+
+
 def test_label_options_given_replace_the_runs_one_by_one():
     recorded = LabelOptions(skip_missing=True, root="/data")
     given = LabelOptions(delimiter=";")
@@ -172,7 +182,7 @@ def test_a_pool_inside_the_data_set_is_refused(tmp_path, data_and_run):
 
 @pytest.mark.slow
 def test_mining_lowers_the_false_positive_rate_and_changes_no_input(tmp_path):
-    """83 s measured on 2 busy cores: two probe-only trainings (rounds 0 and 1; round 2 too if
+    """58-83 s measured on 2 busy cores: two probe-only trainings (rounds 0 and 1; round 2 too if
     round 1's model still calls a pool image left a class) and their passes over the pool.
     RUN is its config.yaml, all the command reads of it."""
     data = synthetic_data(tmp_path / "data")

@@ -51,12 +51,12 @@ def hard_negatives(run, pool, negative_class, confidence, rounds, pool_test_frac
 
     out, assignments = settings.pop("out"), settings.pop("assignments")
     plan = MiningPlan(
-        negative_class,
-        confidence,
-        rounds,
-        pool_test_fraction,
-        settings.pop("test_fraction"),
-        settings.pop("seed"),
+        negative=negative_class,
+        confidence=confidence,
+        rounds=rounds,
+        pool_test_fraction=pool_test_fraction,
+        test_fraction=settings.pop("test_fraction"),
+        seed=settings.pop("seed"),
     )
     options = label_options(settings)
     job = resolve_mining(run, pool, out, plan, parse_assignments(assignments), options)

@@ -19,7 +19,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from imclass.data.dataset import ImageSet, LabelOptions
-from imclass.errors import ConfigError, OutputError, TrainingInterrupted, did_you_mean
+from imclass.errors import (
+    ConfigError,
+    OutputError,
+    TrainingInterrupted,
+    did_you_mean,
+    invalid_parameter,
+)
 from imclass.evaluate.plots import _figure, _png
 from imclass.experiments.points import HeldOut, held_out_split, start_experiment, train_point
 from imclass.experiments.pool import (
@@ -59,6 +65,12 @@ class MiningPlan:
     pool_test_fraction: float = 0.3
     test_fraction: float = 0.25
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.confidence <= 1:
+            raise invalid_parameter("confidence", "hard-negatives", "in [0, 1]", self.confidence)
+        if self.rounds < 1:
+            raise invalid_parameter("rounds", "hard-negatives", "an int >= 1", self.rounds)
 
 
 @dataclass(frozen=True)
