@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import click
 
-from imclass.cli import app, collect, data, demo, evaluate, learning_curve, predict, train
+from imclass.cli import (
+    app,
+    collect,
+    data,
+    demo,
+    evaluate,
+    hard_negatives,
+    learning_curve,
+    predict,
+    train,
+)
 from imclass.cli.group import ImclassGroup
 
 
@@ -21,6 +31,7 @@ from imclass.cli.group import ImclassGroup
         app.app,
         collect.collect,
         learning_curve.learning_curve,
+        hard_negatives.hard_negatives,
     ],
 )
 @click.version_option(package_name="imclass")
