@@ -16,13 +16,13 @@ from sklearn import metrics as skm
 from imclass.evaluate.metrics import reliability_bins
 
 
-def _figure(figsize: tuple[float, float]) -> Figure:
+def new_figure(figsize: tuple[float, float]) -> Figure:
     figure = Figure(figsize=figsize)
     FigureCanvasAgg(figure)
     return figure
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90)
@@ -30,7 +30,7 @@ def _png(figure: Figure) -> bytes:
 
 
 def training_curves(history: list[dict]) -> bytes:
-    figure = _figure((10, 3.6))
+    figure = new_figure((10, 3.6))
     loss_ax, acc_ax = figure.subplots(1, 2)
     x = np.arange(1, len(history) + 1)
     for key, label in (("train", "train"), ("valid", "validation")):
@@ -45,13 +45,13 @@ def training_curves(history: list[dict]) -> bytes:
         ax.set_xlabel("epoch (head phase, then fine-tuning)")
         ax.set_ylabel(name)
         ax.legend()
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def confusion_matrix(matrix, classes) -> bytes:
     matrix = np.asarray(matrix)
     size = max(4.0, 0.5 * len(classes) + 2)
-    figure = _figure((size, size))
+    figure = new_figure((size, size))
     ax = figure.subplots()
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
@@ -67,14 +67,14 @@ def confusion_matrix(matrix, classes) -> bytes:
             va="center",
             color="white" if count > matrix.max() / 2 else "black",
         )
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def one_vs_rest_curves(onehot, probs, classes, kind: str) -> tuple[bytes, dict]:
     """PR ('pr') or ROC ('roc') curves per class and micro-averaged; returns PNG and areas.
 
     onehot: (N, C) 0/1 truth, one-hot for single-label data, multi-hot for multi-label."""
-    figure = _figure((6, 5))
+    figure = new_figure((6, 5))
     ax = figure.subplots()
     areas = {}
     columns = [(name, onehot[:, i], probs[:, i]) for i, name in enumerate(classes)]
@@ -93,7 +93,7 @@ def one_vs_rest_curves(onehot, probs, classes, kind: str) -> tuple[bytes, dict]:
     ax.set_xlabel("recall" if kind == "pr" else "false positive rate")
     ax.set_ylabel("precision" if kind == "pr" else "true positive rate")
     ax.legend(fontsize="small")
-    return _png(figure), areas
+    return png_bytes(figure), areas
 
 
 def _style(name: str) -> dict:
@@ -104,7 +104,7 @@ def _style(name: str) -> dict:
 def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
     accuracy, confidence, count = reliability_bins(labels, probs, bins)
     centres = (np.arange(bins) + 0.5) / bins
-    figure = _figure((5, 5))
+    figure = new_figure((5, 5))
     ax = figure.subplots()
     filled = count > 0
     ax.bar(centres[filled], accuracy[filled], width=1 / bins, edgecolor="black", label="accuracy")
@@ -113,12 +113,12 @@ def reliability_diagram(labels, probs, bins: int = 15) -> bytes:
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
     ax.legend()
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def threshold_curves(curves: dict[str, list[float]], chosen) -> bytes:
     """Each multi-label metric against one global threshold; the chosen thresholds marked."""
-    figure = _figure((7, 4))
+    figure = new_figure((7, 4))
     ax = figure.subplots()
     for name in ("exact_match", "hamming_accuracy", "micro_f1"):
         ax.plot(curves["threshold"], curves[name], label=name.replace("_", " "))
@@ -127,4 +127,4 @@ def threshold_curves(curves: dict[str, list[float]], chosen) -> bytes:
     ax.set_xlabel("threshold on probability (dotted: the thresholds in use)")
     ax.set_ylabel("score")
     ax.legend()
-    return _png(figure)
+    return png_bytes(figure)

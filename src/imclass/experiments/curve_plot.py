@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from imclass.evaluate.plots import _figure, _png
+from imclass.evaluate.plots import new_figure, png_bytes
 
 MAX_LEGEND_CLASSES = 12  # past this the legend hides the lines; the CSV names them
 
 
 def curve_figure(curve, fit=None) -> bytes:
     """Two panels as PNG bytes: accuracy, and recall per class (mean of repeats)."""
-    figure = _figure((11, 4.2))
+    figure = new_figure((11, 4.2))
     score_ax, class_ax = figure.subplots(1, 2)
     _draw_scores(score_ax, curve, fit)
     _draw_classes(class_ax, curve)
     for ax in (score_ax, class_ax):
         _size_axis(ax, curve)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _draw_scores(ax, curve, fit) -> None:

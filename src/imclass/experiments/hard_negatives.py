@@ -26,7 +26,7 @@ from imclass.errors import (
     did_you_mean,
     invalid_parameter,
 )
-from imclass.evaluate.plots import _figure, _png
+from imclass.evaluate.plots import new_figure, png_bytes
 from imclass.experiments.points import HeldOut, held_out_split, start_experiment, train_point
 from imclass.experiments.pool import (
     Mined,
@@ -324,7 +324,7 @@ def write_rounds(out: Path, rows: list[dict]) -> None:
 def rounds_plot(rows: list[dict]) -> bytes:
     """The false-positive rate on the never-mined pool images and the held-out accuracy, by
     round (with the negatives mined so far under each round's number)."""
-    figure = _figure((9, 3.6))
+    figure = new_figure((9, 3.6))
     rate_ax, accuracy_ax = figure.subplots(1, 2)
     x = [row["round"] for row in rows]
     ticks = [f"{row['round']}\n({row['mined_total']} mined)" for row in rows]
@@ -338,4 +338,4 @@ def rounds_plot(rows: list[dict]) -> bytes:
         ax.set_xlabel("round")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    return _png(figure)
+    return png_bytes(figure)
