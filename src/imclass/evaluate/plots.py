@@ -17,12 +17,14 @@ from imclass.evaluate.metrics import reliability_bins
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A figure on its own Agg canvas: no pyplot, no global state, safe in threads."""
     figure = Figure(figsize=figsize)
     FigureCanvasAgg(figure)
     return figure
 
 
 def png_bytes(figure: Figure) -> bytes:
+    """The figure as PNG bytes (laid out tight, 90 dpi), for a file or an HTML data URI."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90)
