@@ -121,12 +121,15 @@ async def _form_uploads(request: Request, body: bytes) -> list[Upload]:
         )
     except MultiPartException as error:
         raise HTTPException(400, f"the multipart form cannot be read: {error.message}") from None
-    fields = form.getlist("file")
-    if not fields:
-        raise HTTPException(422, f"the form has no `file` field with an image; {SHAPES}")
-    if not all(isinstance(field, UploadFile) for field in fields):
-        raise HTTPException(422, "a `file` field holds text, not a file; curl -F file=@photo.jpg")
-    return [Upload(field.filename or None, await field.read()) for field in fields]
+    try:
+        fields = form.getlist("file")
+        if not fields:
+            raise HTTPException(422, f"the form has no `file` field with an image; {SHAPES}")
+        if not all(isinstance(field, UploadFile) for field in fields):
+            raise HTTPException(422, "a `file` field holds text, not a file; curl -F file=@x.jpg")
+        return [Upload(field.filename or None, await field.read()) for field in fields]
+    finally:
+        await form.close()  # parts over 1 MB were spooled to temporary files
 
 
 def _json_uploads(body: bytes) -> list[Upload]:
