@@ -130,23 +130,22 @@ def as_a_user(command: list[str]) -> list[str]:
     return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
 
 
-class AppServer:
-    """`imclass app DATA ARGS --port 0` as a real process (so a test can kill -9 it), with the
-    URL and token it printed. Use as a context manager; the process is killed on leaving."""
+class ServerProcess:
+    """`imclass COMMAND ARGS --port 0` as a real process (so a test can kill -9 it), with the
+    URL it printed first. Use as a context manager; the process is killed on leaving."""
 
-    def __init__(self, data: Path, *args, timeout: float = 60):
+    def __init__(self, command: str, *args, timeout: float = 60):
         env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-        command = [sys.executable, "-m", "imclass", "app", str(data), "--port", "0", *args]
+        argv = [sys.executable, "-m", "imclass", command, *map(str, args), "--port", "0"]
         self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         first = self._first_line(timeout)
-        if not first.startswith("imclass app: http://"):
+        if not first.startswith(f"imclass {command}: http://"):
             self.kill()
-            raise AssertionError(f"the app did not start: {first}{self.process.stdout.read()}")
-        self.url = first.split(": ", 1)[1].strip()  # http://127.0.0.1:PORT/label?token=T
+            raise AssertionError(f"{command} did not start: {first}{self.process.stdout.read()}")
+        self.url = first.split(": ", 1)[1].strip()
         self.base = "/".join(self.url.split("/", 3)[:3])  # http://127.0.0.1:PORT
-        self.token = self.url.rsplit("token=", 1)[1]
 
     def _first_line(self, timeout: float) -> str:
         import selectors
@@ -155,21 +154,29 @@ class AppServer:
             selector.register(self.process.stdout, selectors.EVENT_READ)
             if not selector.select(timeout):
                 self.kill()
-                raise AssertionError(f"the app printed nothing in {timeout} s")
+                raise AssertionError(f"the server printed nothing in {timeout} s")
         return self.process.stdout.readline()
 
     def kill(self) -> None:
-        """SIGKILL: nothing in the app gets to run afterwards."""
+        """SIGKILL: nothing in the server gets to run afterwards."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
         self.process.stdout.close()
 
-    def __enter__(self) -> AppServer:
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.kill()
+
+
+class AppServer(ServerProcess):
+    """`imclass app DATA ARGS --port 0`, with the URL and token it printed."""
+
+    def __init__(self, data: Path, *args, timeout: float = 60):
+        super().__init__("app", data, *args, timeout=timeout)
+        self.token = self.url.rsplit("token=", 1)[1]  # http://127.0.0.1:PORT/label?token=T
 
 
 def browser_or_skip(*args: str):
@@ -240,3 +247,25 @@ def local_provider(name: str, base: str, **changes):
 
     provider = create_provider(name, endpoint=base)
     return dataclasses.replace(provider, **{"politeness": Politeness(0, 4), **changes})
+
+
+# ---- imclass serve (tests/serve) ----
+
+
+def poll_until_ready(base: str, timeout: float = 300) -> list[tuple[int, int, str]]:
+    """(/healthz status, /readyz status, readyz's "status") polled from now until /readyz
+    answers 200 or says the model failed; the last row is that answer."""
+    import time
+
+    import httpx
+
+    seen, deadline = [], time.monotonic() + timeout
+    with httpx.Client(base_url=base, timeout=timeout) as client:
+        while time.monotonic() < deadline:
+            alive = client.get("/healthz").status_code
+            ready = client.get("/readyz")
+            seen.append((alive, ready.status_code, ready.json()["status"]))
+            if ready.status_code == 200 or ready.json()["status"] == "failed":
+                return seen
+            time.sleep(0.02)
+    raise AssertionError(f"{base}/readyz did not answer 200 in {timeout} s: {seen[-3:]}")

@@ -1,5 +1,6 @@
 """The package's layers import downwards only: no cycle between data, models, inference,
-train, evaluate, the API (classifier, demo), the web app, the CLI and the package root."""
+train, evaluate, the API (classifier, demo), the web app and the prediction service (and web/, what
+they share), the CLI and the package root."""
 
 import ast
 from pathlib import Path
@@ -125,3 +126,24 @@ def test_collect_stands_on_data_and_only_the_top_layers_use_it():
         and path.relative_to(PACKAGE).parts[0] != "collect"
     )
     assert users == ["app/label_api.py", "app/server.py", "cli/collect.py", "cli/data.py"]
+
+
+def users_of(layer: str) -> list[str]:
+    """The files outside layer that import it."""
+    return sorted(
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if any(layer_of(m) == layer for m in imported_modules(path))
+        and path.relative_to(PACKAGE).parts[0] != layer
+    )
+
+
+def test_web_stands_below_both_servers_and_serve_beside_the_app():
+    """What the app and `imclass serve` share lives in web/ (and inference/answers.py), below
+    both: neither server imports the other, and only its command starts the service."""
+    graph = layer_graph()
+    assert graph["web"] <= {"data"}
+    assert {path.split("/")[0] for path in users_of("web")} == {"app", "serve"}
+    assert graph["serve"] <= {"data", "models", "inference", "web"}
+    assert users_of("serve") == ["cli/serve.py"]
+    assert "serve" not in graph["app"]

@@ -82,14 +82,18 @@ def test_uploads_over_the_limit_are_refused_413(client):
         assert "send a smaller image" in answer.json()["detail"]
 
 
-def test_what_is_not_an_image_is_refused_422_with_the_reason(client):
+def test_what_is_not_an_image_is_refused_with_the_reason(client):
     text = client.post("/api/predict?model=pets", content=b"hello, not a picture")
     empty = client.post("/api/predict?model=pets", content=b"")
     no_file = client.post("/api/predict?model=pets", files={"other": ("x.jpg", b"abc")})
-    for answer in (text, empty, no_file):
-        assert answer.status_code == 422, answer.text
+    as_text = client.post(
+        "/api/predict?model=pets", content=b"abc", headers={"Content-Type": "text/plain"}
+    )
+    assert (text.status_code, empty.status_code) == (400, 400), (text.text, empty.text)
     assert text.json()["detail"].startswith("the upload is not a readable image: ")
-    assert "no `file` field" in no_file.json()["detail"]
+    assert empty.json()["detail"] == "the upload is not a readable image: zero bytes"
+    assert no_file.status_code == 422 and "no `file` field" in no_file.json()["detail"]
+    assert as_text.status_code == 415 and "'text/plain'" in as_text.json()["detail"]
 
 
 def test_token_origin_and_model_are_checked(client):

@@ -17,6 +17,7 @@ from imclass.app.security import AccessGuard
 from imclass.app.settings import AppSettings
 from imclass.collect.manifest import read_sources
 from imclass.errors import DataError
+from imclass.web.docs import add_api_docs
 
 STATIC = Path(__file__).parent / "static"
 
@@ -34,7 +35,7 @@ def create_app(settings: AppSettings) -> FastAPI:
     app.state.warnings = []  # one line each, printed by `imclass app` under its URL
     app.add_middleware(AccessGuard, settings=settings)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _add_api_docs(app)
+    add_api_docs(app, "imclass app API")
     if settings.data is not None:
         _add_label_page(app, settings)
     else:
@@ -89,25 +90,6 @@ def _suggester(settings: AppSettings, root: Path):
     from imclass.app.suggestions import Suggester
 
     return Suggester(settings.runs[0], root)
-
-
-def _add_api_docs(app: FastAPI) -> None:
-    """/docs: the OpenAPI viewer from the swagger-ui-bundle package, served here (offline)."""
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from swagger_ui_bundle import swagger_ui_path
-
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
-
-    def docs():
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
-            title="imclass app API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
-
-    app.get("/docs", include_in_schema=False)(docs)
 
 
 def _page(name: str):

@@ -14,6 +14,7 @@ from imclass.cli import (
     hard_negatives,
     learning_curve,
     predict,
+    serve,
     train,
 )
 from imclass.cli.group import ImclassGroup
@@ -32,6 +33,7 @@ from imclass.cli.group import ImclassGroup
         collect.collect,
         learning_curve.learning_curve,
         hard_negatives.hard_negatives,
+        serve.serve,
     ],
 )
 @click.version_option(package_name="imclass")

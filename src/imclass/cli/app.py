@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import sys
 
 import click
 
-from imclass.cli.common import PATH, stdout
+from imclass.cli.common import PATH, listen, stdout
 
 
 @click.command("app")
@@ -35,7 +34,7 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
     from imclass.app import AppSettings, create_app
     from imclass.app.security import new_token
 
-    with _listen(host, port) as listener:  # the real port, when --port 0 asks for any free one
+    with listen(host, port) as listener:  # the real port, when --port 0 asks for any free one
         settings = AppSettings(
             token=new_token(),
             data=data,
@@ -58,18 +57,3 @@ def app(data, runs, runs_dir, labels, classes, multilabel, host, port):
         sys.stdout.flush()
         config = uvicorn.Config(web_app, log_level="warning", access_log=False)
         uvicorn.Server(config).run(sockets=[listener])
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket, so a taken port is one error line before anything is read, and the
-    printed URL answers as soon as it is printed."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind((host, port))
-        listener.listen(128)  # from now on a browser's request waits for the server to start
-    except OSError as error:
-        listener.close()
-        raise OSError(error.errno, f"cannot listen on {host}:{port} ({error.strerror})") from None
-    return listener

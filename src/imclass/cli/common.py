@@ -3,6 +3,7 @@ options, the run directory's inputs, and the one-line summaries of a result."""
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -166,3 +167,18 @@ def experiment_options(function):
     for option in reversed(options):
         function = option(function)
     return data_options(function)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket for a server (`imclass app`, `imclass serve`), so a taken port is one
+    error line before anything is read, and the printed URL answers as soon as it is printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(128)  # from now on a browser's request waits for the server to start
+    except OSError as error:
+        listener.close()
+        raise OSError(error.errno, f"cannot listen on {host}:{port} ({error.strerror})") from None
+    return listener
