@@ -88,16 +88,8 @@ def open_study(url: str, name: str, description: dict, sampler) -> optuna.Study:
     """The study called name in the database at url, created by the first worker; a worker of
     another sweep (another space, repeats or recipe) is refused."""
     description = json.loads(json.dumps(description, default=str))  # as it reads back
-    with _experimental_allowed():
-        storage = RDBStorage(
-            url,
-            {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {},
-            heartbeat_interval=HEARTBEAT_S,
-            grace_period=GRACE_S,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(),
-        )
     study = optuna.create_study(
-        storage=storage,
+        storage=_rdb_storage(url),
         study_name=name,
         sampler=sampler,
         direction="maximize",
@@ -114,6 +106,32 @@ def open_study(url: str, name: str, description: dict, sampler) -> optuna.Study:
             "same arguments, or choose another --study-name"
         )
     return study
+
+
+def _rdb_storage(url: str, attempts: int = 3) -> RDBStorage:
+    """optuna's database, its tables created by the first worker. Workers that start together
+    on a new database all create them, and all but one collide (a duplicate key or table, seen
+    with two workers on PostgreSQL 15); a moment later the tables are there to use."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    engine = {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
+    for attempt in range(1, attempts):
+        try:
+            return _open_rdb(url, engine)
+        except (IntegrityError, ProgrammingError):
+            time.sleep(attempt)
+    return _open_rdb(url, engine)
+
+
+def _open_rdb(url: str, engine: dict) -> RDBStorage:
+    with _experimental_allowed():
+        return RDBStorage(
+            url,
+            engine,
+            heartbeat_interval=HEARTBEAT_S,
+            grace_period=GRACE_S,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(),
+        )
 
 
 def make_sampler(kind: str, space: SearchSpace):
