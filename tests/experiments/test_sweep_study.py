@@ -3,8 +3,11 @@ a configuration is claimed by one trial only, the earlier trial winning; a finis
 claimed again; a failed one is queued again once, keeping its folder; and what the sweep writes
 is rebuilt from the study."""
 
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 
 import optuna
@@ -17,8 +20,11 @@ from imclass.experiments.space import Choice, Range, SearchSpace
 from imclass.experiments.study import (
     CLAIM,
     FOLDER,
+    HOST,
+    PROCESS,
     claim,
     database_errors,
+    fail_lost_trials,
     make_sampler,
     open_study,
     requeue_failed,
@@ -27,7 +33,6 @@ from imclass.experiments.study import (
     work_left,
 )
 from imclass.experiments.sweep_report import (
-    HOST,
     SCORES,
     SECONDS,
     parameter_plot,
@@ -97,6 +102,20 @@ def test_a_failed_trial_is_queued_again_once_and_keeps_its_folder(tmp_path):
     lost = proposed(study, 0.1)
     study.tell(lost, state=TrialState.FAIL)
     assert requeue_failed(study) == []  # trial 1 trained lr=0.1
+
+
+def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_and_queued_again(tmp_path):
+    study = new_study(tmp_path)
+    alive, lost = proposed(study, 0.1), proposed(study, 0.2)
+    assert claim(study, alive, 2) == "" and claim(study, lost, 2) == ""
+    namespace, pid = study.trials[0].user_attrs[PROCESS]
+    assert (pid, study.trials[0].user_attrs[HOST]) == (os.getpid(), socket.gethostname())
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    lost.set_user_attr(PROCESS, [namespace, int(finished.stdout)])  # killed while training
+    assert fail_lost_trials(study) == [1]
+    assert [t.state for t in study.trials] == [TrialState.RUNNING, TrialState.FAIL]
+    assert requeue_failed(study) == [1]
 
 
 def test_work_is_left_while_a_grid_configuration_is_free_and_under_the_limit(tmp_path):
@@ -178,8 +197,8 @@ def test_the_report_is_rebuilt_from_the_study(tmp_path):
     best = tmp_path / "best_config.yaml"
     assert read_settings_file(best) == TrainConfig(lr=0.2, epochs=2).to_dict()
     assert best.read_text().startswith(
-        "# imclass sweep: trial 1, the best of 3 in sweep.csv: mean held-out score 0.9500 ± "
-        "0.0000 over 2 repeat(s)\n# swept: lr=0.2\n"
+        "# imclass sweep: trial 1, the best of 2 complete in sweep.csv: mean held-out score "
+        "0.9500 ± 0.0000 over 2 repeat(s)\n# swept: lr=0.2\n"
     )
     assert (tmp_path / "sweep_lr.png").read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in report.files] == ["sweep.csv", "sweep_lr.png", "best_config.yaml"]

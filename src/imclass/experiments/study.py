@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import socket
 import time
 import warnings
 from collections.abc import Iterator
@@ -31,6 +33,8 @@ from imclass.experiments.space import SearchSpace
 STUDY_FILE = "study.db"
 CLAIM = "claimed_by"  # user attr: the number of the trial that claimed its configuration
 FOLDER = "folder"  # user attr: the trial whose folders hold the runs (a retry keeps its first's)
+HOST = "host"  # user attrs of a claim: the machine whose OUT holds the runs,
+PROCESS = "process"  # and the process training them ([pid namespace, pid])
 DESCRIPTION = "imclass_sweep"  # study user attr: what every worker of the study must agree on
 HEARTBEAT_S = 20  # a running trial's worker writes a heartbeat this often
 GRACE_S = 60  # a trial silent for longer lost its worker: it is failed and queued again
@@ -155,7 +159,9 @@ def claim(study: optuna.Study, trial: optuna.Trial, limit: int) -> str:
         return f"trial {holder.number} {done} this configuration"
     if sum(map(holds, others)) >= limit:
         return f"--trials {limit} reached: as many configurations are trained or training"
-    trial.set_user_attr(CLAIM, trial.number)
+    trial.set_user_attr(HOST, socket.gethostname())
+    trial.set_user_attr(PROCESS, [_process_namespace(), os.getpid()])
+    trial.set_user_attr(CLAIM, trial.number)  # last: what the other trials read
     return ""
 
 
@@ -192,6 +198,44 @@ def work_left(study: optuna.Study, limit: int, space: SearchSpace) -> bool:
         return True
     taken = [t.params for t in holding]
     return any(c not in taken for c in space.configurations())
+
+
+def fail_lost_trials(study: optuna.Study) -> list[int]:
+    """Fail the trials whose process is gone from this machine (killed, out of memory), so a
+    run started right after trains them again; returns their numbers. A trial lost on another
+    machine is failed once its heartbeat is GRACE_S old."""
+    here = _process_namespace()
+    lost = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if holds(t) and here is not None and _gone(here, t.user_attrs.get(PROCESS))
+    ]
+    for trial in lost:  # as optuna fails a stale trial (tell() would run the sampler's hooks)
+        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    return [t.number for t in lost]
+
+
+def _process_namespace() -> str | None:
+    """What makes a process id name one process: this boot of the kernel and this pid
+    namespace (a container has its own); None where /proc does not tell (not Linux)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        return f"{boot} {os.readlink('/proc/self/ns/pid')}"
+    except OSError:
+        return None
+
+
+def _gone(here: str, process) -> bool:
+    """process ([namespace, pid]) ran in this namespace and is not running any more."""
+    if not isinstance(process, list) or len(process) != 2 or process[0] != here:
+        return False
+    try:
+        os.kill(int(process[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process of that number
+        return False
+    return False
 
 
 def requeue_failed(study: optuna.Study) -> list[int]:

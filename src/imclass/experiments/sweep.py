@@ -6,7 +6,6 @@ OUT/trials/<trial>-<repeat>/, so an interrupted sweep resumes where it stopped."
 from __future__ import annotations
 
 import functools
-import socket
 import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from imclass.experiments.study import (
     FOLDER,
     claim,
     database_errors,
+    fail_lost_trials,
     make_sampler,
     open_study,
     requeue_failed,
@@ -29,7 +29,6 @@ from imclass.experiments.study import (
     work_left,
 )
 from imclass.experiments.sweep_report import (
-    HOST,
     SCORES,
     SECONDS,
     TRIALS,
@@ -153,6 +152,7 @@ def run_sweep(plan: SweepPlan, reporter: Reporter | None = None) -> SweepReport:
         study = open_study(plan.url, plan.name, plan.study_description(held), sampler)
         # recorded once the study opened: a URL that failed is not remembered as this sweep's
         start_experiment(plan.out, plan.description(held))
+        fail_lost_trials(study)
         retried = requeue_failed(study)
         if retried:
             reporter.line(f"trials {', '.join(map(str, retried))} did not finish: queued again")
@@ -184,7 +184,6 @@ class Objective:
         self.skipped_in_a_row = 0
         folder = trial.user_attrs.get(FOLDER, trial.number)  # a retry reads its first's runs
         trial.set_user_attr(FOLDER, folder)
-        trial.set_user_attr(HOST, socket.gethostname())
         scores = self._train(trial, params, folder)
         self.trained += 1
         return statistics.fmean(scores)

@@ -18,16 +18,15 @@ from optuna.trial import FrozenTrial, TrialState
 
 from imclass.evaluate.plots import _figure, _png
 from imclass.experiments.space import Choice, Range, SearchSpace
-from imclass.experiments.study import CLAIM, FOLDER
+from imclass.experiments.study import CLAIM, FOLDER, HOST
 from imclass.files import write_bytes, write_text
 from imclass.train.config import TrainConfig
 
 TABLE_FILE = "sweep.csv"
 BEST_FILE = "best_config.yaml"
 TRIALS = "trials"  # OUT/trials/<trial>-<repeat>/: one experiment point per training
-SCORES = "scores"  # trial user attrs: the repeats' held-out scores so far,
-SECONDS = "seconds"  # their training seconds in all,
-HOST = "host"  # and the machine whose OUT holds their folders
+SCORES = "scores"  # trial user attrs: the repeats' held-out scores so far
+SECONDS = "seconds"  # and their training seconds in all
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,8 @@ def write_report(
             write_bytes(path, parameter_plot(rows, parameter))
             files.append(path)
         files.append(out / BEST_FILE)
-        write_text(files[-1], best_config_text(best, config_of, len(rows)))
+        complete = sum(r["mean"] is not None for r in rows)
+        write_text(files[-1], best_config_text(best, config_of, complete))
     return SweepReport(rows, best, files, trained)
 
 
@@ -112,7 +112,8 @@ def best_config_text(best: dict, config_of: Callable[[dict], TrainConfig], trial
     params = {k: v for k, v in best.items() if k not in _NOT_PARAMS}
     spread = f" ± {best['std']:.4f}" if best["std"] is not None else ""
     header = (
-        f"# imclass sweep: trial {best['trial']}, the best of {trials} in {TABLE_FILE}: mean "
+        f"# imclass sweep: trial {best['trial']}, the best of {trials} complete in {TABLE_FILE}: "
+        f"mean "
         f"held-out score {best['mean']:.4f}{spread} over {best['repeats']} repeat(s)\n"
         f"# swept: {', '.join(f'{k}={v}' for k, v in params.items())}\n"
         f"# train with it: imclass train DATA --config {BEST_FILE}\n"
