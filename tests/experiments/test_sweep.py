@@ -101,10 +101,11 @@ def test_an_interrupted_sweep_resumes_with_the_repeats_it_finished(tmp_path):
     out = tmp_path / "sweep"
     process = imclass_process(*sweep_args(data, space, out))
     first = out / "trials" / "0-0" / "point.json"
+    second = out / "trials" / "0-1" / "split.csv"  # written as the second repeat starts
     deadline = time.monotonic() + 300
-    while not first.is_file() and process.poll() is None and time.monotonic() < deadline:
+    while not second.is_file() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert first.is_file(), process.communicate()[1]
+    assert first.is_file() and second.is_file(), process.communicate()[1]
     process.send_signal(signal.SIGINT)  # during the second repeat
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

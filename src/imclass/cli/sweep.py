@@ -83,8 +83,10 @@ def _print_report(report, plan) -> None:
         f"{done} of {plan.trials} configurations trained ({report.trained} in this run{elsewhere})"
     )
     if report.best is not None:
+        from imclass.experiments.sweep_report import shown_value
+
         best = report.best
-        swept = ", ".join(f"{name}={best[name]}" for name in plan.space.names)
+        swept = ", ".join(f"{name}={shown_value(best[name])}" for name in plan.space.names)
         spread = "" if best["std"] is None else f" ± {best['std']:.4f}"
         stdout.print(f"best: trial {best['trial']}, {swept}: mean {best['mean']:.4f}{spread}")
     for path in report.files:
@@ -93,7 +95,7 @@ def _print_report(report, plan) -> None:
 
 def _table(rows: list[dict], names: tuple[str, ...], title: str) -> Table:
     """The trials best first, as sweep.csv has them (less its bookkeeping columns)."""
-    from imclass.experiments.sweep_report import ranked
+    from imclass.experiments.sweep_report import ranked, shown_value
 
     columns = ("trial", *names, "mean", "std", "repeats", "state")
     table = Table(title=title)
@@ -101,5 +103,5 @@ def _table(rows: list[dict], names: tuple[str, ...], title: str) -> Table:
         table.add_column(column, justify="left" if column in names else "right")
     for row in ranked(rows):
         figures = {k: f"{row[k]:.4f}" for k in ("mean", "std") if row[k] is not None}
-        table.add_row(*(figures.get(c, "" if row[c] is None else str(row[c])) for c in columns))
+        table.add_row(*(figures.get(c, shown_value(row[c])) for c in columns))
     return table

@@ -6,8 +6,8 @@ optuna proposes a configuration to each new trial; the trial then *claims* it (c
 trains only if no other trial trained it or is training it. Trials decide one at a time, in the
 order of the numbers the database hands out: a trial waits until every earlier one has decided,
 so two trials can never both see the other undecided and both train. A trial interrupted or
-lost (its worker killed: no heartbeat for GRACE_S) is failed and queued again with the same
-configuration; a finished one is never trained again.
+lost (its process gone from this machine, or no heartbeat for GRACE_S) is failed and queued
+again with the same configuration; a finished one is never trained again.
 """
 
 from __future__ import annotations

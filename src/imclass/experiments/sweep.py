@@ -33,6 +33,7 @@ from imclass.experiments.sweep_report import (
     SECONDS,
     TRIALS,
     SweepReport,
+    shown_value,
     write_report,
 )
 from imclass.progress import Reporter
@@ -190,7 +191,7 @@ class Objective:
 
     def _train(self, trial: optuna.Trial, params: dict, folder: int) -> list[float]:
         """The repeats, each an experiment point (read back if it finished before)."""
-        shown = " ".join(f"{k}={v}" for k, v in params.items())
+        shown = " ".join(f"{k}={shown_value(v)}" for k, v in params.items())
         scores, seconds = [], 0.0
         for repeat in range(self.plan.repeats):
             where = self.plan.out / TRIALS / f"{folder}-{repeat}"

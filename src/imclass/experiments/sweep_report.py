@@ -82,6 +82,13 @@ def trial_row(trial: FrozenTrial, names: tuple[str, ...]) -> dict:
     }
 
 
+def shown_value(value) -> str:
+    """A setting's value in a line: a float drawn from a range to 4 significant digits."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def table_text(rows: list[dict], names: tuple[str, ...]) -> str:
     columns = ["trial", *names, "mean", "std", "repeats", "seconds", "state", "runs", "host"]
     buffer = io.StringIO()
@@ -115,7 +122,7 @@ def best_config_text(best: dict, config_of: Callable[[dict], TrainConfig], trial
         f"# imclass sweep: trial {best['trial']}, the best of {trials} complete in {TABLE_FILE}: "
         f"mean "
         f"held-out score {best['mean']:.4f}{spread} over {best['repeats']} repeat(s)\n"
-        f"# swept: {', '.join(f'{k}={v}' for k, v in params.items())}\n"
+        f"# swept: {', '.join(f'{k}={shown_value(v)}' for k, v in params.items())}\n"
         f"# train with it: imclass train DATA --config {BEST_FILE}\n"
     )
     return header + yaml.safe_dump(config_of(params).to_dict(), sort_keys=False)
