@@ -36,6 +36,8 @@ from imclass.experiments.sweep_report import (
     SCORES,
     SECONDS,
     parameter_plot,
+    ranked,
+    trial_row,
     write_report,
 )
 from imclass.train.config import TrainConfig, read_settings_file
@@ -202,6 +204,14 @@ def test_the_report_is_rebuilt_from_the_study(tmp_path):
     )
     assert (tmp_path / "sweep_lr.png").read_bytes()[:4] == b"\x89PNG"
     assert [p.name for p in report.files] == ["sweep.csv", "sweep_lr.png", "best_config.yaml"]
+
+
+def test_equal_means_rank_the_steadier_first_whatever_the_float_sums():
+    study = optuna.create_study(direction="maximize")
+    for lr, scores in ((0.1, [31 / 33, 29 / 33]), (0.2, [30 / 33, 30 / 33])):
+        finished(study, lr, scores)  # means 0.9090909090909092 and 0.9090909090909091
+    rows = [trial_row(t, ("lr",)) for t in study.trials]
+    assert [r["trial"] for r in ranked(rows)] == [1, 0]
 
 
 def test_a_range_is_plotted_on_its_scale():

@@ -104,7 +104,10 @@ def ranked(rows: list[dict]) -> list[dict]:
     """Complete rows best first: the highest mean; between equal means the steadier (smaller
     std), then the earlier trial. The others (failed, running) follow in trial order."""
     complete = [r for r in rows if r["state"] == TrialState.COMPLETE.name]
-    best_first = sorted(complete, key=lambda r: (-r["mean"], r["std"] or 0.0, r["trial"]))
+    # rounded: (0.9394 + 0.8788) / 2 and 0.9091 are one score, whatever the float sums say
+    best_first = sorted(
+        complete, key=lambda r: (-round(r["mean"], 9), round(r["std"] or 0.0, 9), r["trial"])
+    )
     return best_first + [r for r in rows if r not in complete]
 
 
