@@ -86,7 +86,7 @@ def shown_value(value) -> str:
     """A setting's value in a line: a float drawn from a range to 4 significant digits."""
     if value is None:
         return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    return str(float(f"{value:.4g}")) if isinstance(value, float) else str(value)
 
 
 def table_text(rows: list[dict], names: tuple[str, ...]) -> str:
@@ -157,14 +157,24 @@ def parameter_plot(rows: list[dict], parameter: Choice | Range) -> bytes:
             for v in values
         ]
         ax.plot(values, means, color="grey", label="mean at this value")
-    if _log_axis(parameter):
-        ax.set_xscale("log")
-    if not _numeric(parameter):
-        ax.set_xticks(range(len(parameter.values)), [str(v) for v in parameter.values])
+    _value_axis(ax, parameter)
     ax.set_xlabel(parameter.name)
     ax.set_ylabel("held-out score (mean of repeats)")
     ax.legend(fontsize="small")
     return _png(figure)
+
+
+def _value_axis(ax, parameter: Choice | Range) -> None:
+    """A list's values as the ticks, written as in the table; a range's axis in its scale,
+    its small numbers in powers of ten rather than long decimals."""
+    if _log_axis(parameter):
+        ax.set_xscale("log")
+    if isinstance(parameter, Choice):
+        ticks = [_position(v, parameter) for v in parameter.values]
+        ax.set_xticks(ticks, [shown_value(v) for v in parameter.values])
+        ax.minorticks_off()
+    elif not parameter.log:
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4))
 
 
 def _numeric(parameter: Choice | Range) -> bool:
