@@ -96,4 +96,6 @@ def test_a_plan_picks_its_sampler_and_number_of_trials(tmp_path):
     assert grid.config({"lr": 0.2, "epochs": 1}, repeat=1).seed == 1
     ranges = plan_sweep("d", space_file(tmp_path, "lr: {low: 0.01, high: 0.1}\n"), "o", trials=7)
     assert (ranges.sampler, ranges.trials) == ("tpe", 7)
-    assert ranges.name == "o"
+    assert ranges.name == "sweep"  # OUT's own database: OUT may be renamed
+    shared = plan_sweep("d", space_file(tmp_path, "lr: [0.1]\n"), "o", storage="postgresql://h/d")
+    assert shared.name == "o"

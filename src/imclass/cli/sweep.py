@@ -42,7 +42,7 @@ from imclass.progress import Reporter
     help="the study's database [default: OUT/study.db]; give every worker the same "
     "postgresql://USER:PASSWORD@HOST:PORT/DATABASE to share one study between machines",
 )
-@click.option("--study-name", help="[default: the name of the --out folder]")
+@click.option("--study-name", help="[default: the --out folder's name with --storage, else sweep]")
 @experiment_options
 def sweep(data, space, sampler, trials, repeats, storage, study_name, **settings):
     """Train the configurations of a search space on DATA and score each on held-out images."""

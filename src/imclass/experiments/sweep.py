@@ -40,6 +40,7 @@ from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
 
 SAMPLERS = ("grid", "random", "tpe")
+DEFAULT_STUDY = "sweep"
 # A sampler that keeps proposing configurations already trained (TPE on a small space does)
 # stops after this many in a row instead of asking for ever.
 MAX_SKIPS_IN_A_ROW = 100
@@ -62,7 +63,7 @@ class SweepPlan:
     settings: dict = field(default_factory=dict)  # --set: the same for every trial
     options: LabelOptions = field(default_factory=LabelOptions)
     storage: str | None = None  # None: OUT/study.db
-    study_name: str | None = None  # None: OUT's folder name
+    study_name: str | None = None  # None: see name
 
     @property
     def url(self) -> str:
@@ -70,7 +71,11 @@ class SweepPlan:
 
     @property
     def name(self) -> str:
-        return self.study_name or Path(self.out).resolve().name
+        """The study's name: in a shared database, OUT's folder name unless given; OUT's own
+        database holds one study, whose name does not change when OUT is moved or renamed."""
+        if self.study_name:
+            return self.study_name
+        return Path(self.out).resolve().name if self.storage else DEFAULT_STUDY
 
     def config(self, params: dict, repeat: int) -> TrainConfig:
         return TrainConfig(**{**self.settings, **params, "seed": self.seed + repeat})
@@ -94,7 +99,8 @@ class SweepPlan:
         return {
             **local,
             **self.study_description(held),
-            "storage": shown_url(self.url),
+            # the default, OUT/study.db, as None: OUT may move and still resume
+            "storage": self.storage and shown_url(self.url),
             "study": self.name,
         }
 
