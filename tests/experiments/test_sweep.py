@@ -59,7 +59,7 @@ def imclass_process(*args) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe, text=True)
 
 
-@pytest.mark.slow  # 8 trainings and a rerun: 114 s on 2 shared cores
+@pytest.mark.slow  # 8 trainings and a rerun: 56-114 s on 2 shared cores
 def test_a_grid_sweep_trains_each_configuration_twice_and_a_rerun_trains_nothing(tmp_path):
     data, space = setup(tmp_path)
     out = tmp_path / "sweep"
@@ -95,7 +95,7 @@ def test_a_grid_sweep_trains_each_configuration_twice_and_a_rerun_trains_nothing
     assert table(out) == rows
 
 
-@pytest.mark.slow  # 3 trainings, 2 starts of imclass: 85 s on 2 shared cores
+@pytest.mark.slow  # 3 trainings, 2 starts of imclass: 46-85 s on 2 shared cores
 def test_an_interrupted_sweep_resumes_with_the_repeats_it_finished(tmp_path):
     data, space = setup(tmp_path, "label_smoothing: [0.1]\n")
     out = tmp_path / "sweep"
@@ -126,7 +126,7 @@ def test_an_interrupted_sweep_resumes_with_the_repeats_it_finished(tmp_path):
     ]
 
 
-@pytest.mark.slow  # 8 trainings by 2 processes: 95 s on 2 shared cores
+@pytest.mark.slow  # 8 trainings by 2 processes: 95-111 s on 2 shared cores
 def test_two_workers_share_a_postgresql_study_and_train_each_configuration_twice(
     tmp_path, postgresql
 ):
