@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SHARED_DATA
+from tests.helpers import AS_ROOT, SHARED_DATA, PostgresServer, postgres_binaries
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -34,3 +34,25 @@ def shared_tmp():
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder)
+
+
+@pytest.fixture
+def postgresql():
+    """A PostgreSQL server of the test's own (Debian's postgresql package), stopped after it."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    if AS_ROOT and (shutil.which("runuser") is None or not _user_exists("postgres")):
+        pytest.skip("initdb refuses root, and there is no postgres user (or runuser) to run it")
+    with PostgresServer(binaries) as server:
+        yield server
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True

@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -269,3 +271,57 @@ def poll_until_ready(base: str, timeout: float = 300) -> list[tuple[int, int, st
                 return seen
             time.sleep(0.02)
     raise AssertionError(f"{base}/readyz did not answer 200 in {timeout} s: {seen[-3:]}")
+
+
+# ---- a PostgreSQL server of a test's own (experiments/test_sweep.py) ----
+
+
+def postgres_binaries() -> Path | None:
+    """The newest installed PostgreSQL's programs (Debian: /usr/lib/postgresql/N/bin)."""
+    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    found.sort(key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0)
+    return found[-1] if found else None
+
+
+def free_port() -> int:
+    """A loopback port nobody listened on a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server (fsync off) on a free loopback port, holding one database
+    at `url`; as root its programs run as the `postgres` user, since initdb refuses root. Use
+    as a context manager: the server is stopped and its folder removed on leaving."""
+
+    def __init__(self, binaries: Path):
+        self.binaries = binaries
+        self.folder = Path(tempfile.mkdtemp(prefix="imclass-postgres-"))
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/sweeps"
+        self.owner = ["runuser", "-u", "postgres", "--"] if AS_ROOT else []
+
+    def __enter__(self) -> PostgresServer:
+        if AS_ROOT:
+            shutil.chown(self.folder, "postgres")
+        data, options = self.folder / "data", f"-p {self.port} -k {self.folder} -F"
+        try:
+            self._run("initdb", "-D", data, "--auth=trust", "--username=postgres", "--no-sync")
+            self._run(
+                "pg_ctl", "-D", data, "-l", self.folder / "server.log", "-w", "start",
+                "-o", f"{options} -c listen_addresses=127.0.0.1",
+            )  # fmt: skip
+            self._run("createdb", "-h", "127.0.0.1", "-p", self.port, "-U", "postgres", "sweeps")
+        except subprocess.CalledProcessError as error:
+            self.__exit__()
+            raise AssertionError(f"PostgreSQL did not start: {error.stderr}") from None
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._run("pg_ctl", "-D", self.folder / "data", "-m", "immediate", "stop", check=False)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _run(self, program: str, *args, check: bool = True) -> None:
+        command = [*self.owner, str(self.binaries / program), *map(str, args)]
+        subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)

@@ -9,6 +9,7 @@
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
      ├── OutputError      an output path onto an input, existing without --overwrite, or unwritable
      ├── NotFittedError   an ImageClassifier used before fit() or load()
+     ├── StorageError     a sweep's study database that cannot be opened or reached
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
 The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
@@ -59,6 +60,10 @@ class OutputError(ImclassError):
 
 class NotFittedError(ImclassError, AttributeError):
     """An estimator used before it was fitted or loaded."""
+
+
+class StorageError(ImclassError):
+    """A sweep's study database (an SQLite file, a PostgreSQL server) that cannot be opened."""
 
 
 class TrainingInterrupted(ImclassError):

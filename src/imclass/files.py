@@ -11,7 +11,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from imclass.errors import OutputError
+import yaml
+
+from imclass.errors import ConfigError, OutputError
 
 
 def check_output(
@@ -147,6 +149,21 @@ def write_json(target: Path | str, value) -> None:
 
 def read_json(path: Path | str):
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_yaml_mapping(path: Path | str, holding: str) -> dict:
+    """A YAML file of settings: a mapping (an empty file is an empty one), else one line that
+    names the file and what it should hold."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of {holding}, like `lr: 0.0001`")
+    return values
 
 
 def cache_key(path: Path | str) -> bytes:

@@ -15,6 +15,7 @@ from imclass.cli import (
     learning_curve,
     predict,
     serve,
+    sweep,
     train,
 )
 from imclass.cli.group import ImclassGroup
@@ -34,6 +35,7 @@ from imclass.cli.group import ImclassGroup
         learning_curve.learning_curve,
         hard_negatives.hard_negatives,
         serve.serve,
+        sweep.sweep,
     ],
 )
 @click.version_option(package_name="imclass")

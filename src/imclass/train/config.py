@@ -7,9 +7,11 @@ the default backbone; the README's "Training recipe" section gives the figures.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 from imclass.data.presets import AUGMENT_PRESETS, check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
+from imclass.files import read_yaml_mapping
 from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL
 
 
@@ -165,17 +167,53 @@ class TrainConfig:
 def parse_assignments(items, where: str = "--set") -> dict:
     """`NAME=VALUE` strings (experiments' --set, the benchmarks) as typed TrainConfig settings:
     each value converted to its setting's kind; an unknown name or a bad value is one line."""
-    kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
     values = {}
     for item in items:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or not name:
             raise ConfigError(f"{where} takes NAME=VALUE, like lr=5e-4. Got {item!r} instead.")
-        if name not in kinds:
-            raise ConfigError(f"unknown training setting {name!r}.{did_you_mean(name, kinds)}")
-        values[name] = _typed(kinds[name], text.strip(), name)
+        values[name] = _typed(setting_kind(name), text.strip(), name)
     return values
+
+
+def setting_kind(name: str, where: str = "") -> type:
+    """The type of the setting called name; an unknown name is one line with a close match."""
+    kinds = {f.name: f.metadata["kind"] for f in fields(TrainConfig)}
+    if name not in kinds:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(
+            f"{prefix}unknown training setting {name!r}.{did_you_mean(str(name), kinds)}"
+        )
+    return kinds[name]
+
+
+def typed_setting(name: str, value, where: str = ""):
+    """A value read from YAML as its setting's kind: YAML reads 1e-4 (no dot) as text and 1 as
+    an int, where lr wants a float. Other mismatches are left for TrainConfig to refuse."""
+    kind = setting_kind(name, where)
+    if isinstance(value, str) and kind is not str:
+        try:
+            return _typed(kind, value.strip(), name)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}" if where else str(error)) from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def read_settings_file(path: Path | str) -> dict:
+    """Training settings from YAML: a flat mapping of settings, or a run's config.yaml (its
+    `train:` section), as `imclass train --config` and a sweep's best_config.yaml use them."""
+    values = read_yaml_mapping(path, "training settings")
+    if isinstance(values.get("train"), dict):
+        values = values["train"]
+    settings = {name: typed_setting(name, value, str(path)) for name, value in values.items()}
+    try:
+        TrainConfig(**settings)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return settings
 
 
 def _typed(kind, text: str, name: str):
