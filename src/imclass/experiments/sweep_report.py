@@ -16,7 +16,7 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from imclass.evaluate.plots import _figure, _png
+from imclass.evaluate.plots import new_figure, png_bytes
 from imclass.experiments.space import Choice, Range, SearchSpace
 from imclass.experiments.study import CLAIM, FOLDER, HOST
 from imclass.files import write_bytes, write_text
@@ -138,7 +138,7 @@ def parameter_plot(rows: list[dict], parameter: Choice | Range) -> bytes:
     """Each complete trial's mean score (bar: its repeats' std) against its value of the
     setting; for a list, a line through the mean at each value (the other settings averaged)."""
     done = [r for r in rows if r["state"] == TrialState.COMPLETE.name]
-    figure = _figure((5.5, 3.6))
+    figure = new_figure((5.5, 3.6))
     ax = figure.subplots()
     x = [_position(r[parameter.name], parameter) for r in done]
     ax.errorbar(
@@ -161,7 +161,7 @@ def parameter_plot(rows: list[dict], parameter: Choice | Range) -> bytes:
     ax.set_xlabel(parameter.name)
     ax.set_ylabel("held-out score (mean of repeats)")
     ax.legend(fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _value_axis(ax, parameter: Choice | Range) -> None:
