@@ -217,7 +217,10 @@ def read_settings_file(path: Path | str) -> dict:
 
 
 def _typed(kind, text: str, name: str):
-    if text.lower() in ("none", "null", ""):
+    """text as the setting's kind; none/null/"" is None only for a setting whose default is
+    None (its automatic choice): `augment=none` is the preset called none."""
+    automatic = {f.name for f in fields(TrainConfig) if f.default is None}
+    if name in automatic and text.lower() in ("none", "null", ""):
         return None
     if kind is bool:
         if text.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
