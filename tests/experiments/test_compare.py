@@ -10,8 +10,10 @@ import pytest
 import torch
 from torch import nn
 
+from imclass.experiments.compare import Candidate, CompareSettings, summary
 from imclass.experiments.pareto import pareto_front
 from imclass.experiments.speed import SpeedSettings, count_gflops, count_parameters, measure_speed
+from imclass.train.config import TrainConfig
 from tests.helpers import invoke, make_image_folder, one_error_line
 
 CHEAP = ("--set", "epochs=1", "--set", "batch_size=8", "--set", "flip_tta=false")
@@ -158,3 +160,16 @@ def test_grid_settings_are_checked_before_any_work(tmp_path, option, message):
     args = ("compare", data, "--models", "tf_efficientnet_lite0", "--out", tmp_path / "o")
     assert message in one_error_line(invoke(*args, *option))
     assert not (tmp_path / "o").exists()
+
+
+def test_repeats_train_with_successive_seeds_and_give_mean_and_sample_std():
+    settings = CompareSettings(TrainConfig(seed=2), repeats=3)
+    assert list(settings.seeds()) == [2, 3, 4]
+    config = settings.config_for(Candidate("tf_efficientnet_lite0", 96), 3)
+    assert (config.model, config.image_size, config.seed) == ("tf_efficientnet_lite0", 96, 3)
+    points = [{"score": 0.9, "seconds": 10.0}, {"score": 0.8, "seconds": 20.0}]
+    figures = summary(points)
+    assert figures["accuracy"] == pytest.approx(0.85)
+    assert figures["accuracy_std"] == pytest.approx(0.0707107, 1e-5)
+    assert figures["train_seconds"] == 15.0
+    assert summary(points[:1])["accuracy_std"] is None

@@ -30,7 +30,8 @@ from imclass.cli.common import PATH, experiment_options, label_options, stdout, 
     type=click.IntRange(1),
     default=1,
     show_default=True,
-    help="trainings per model and size (training seeds seed, seed+1, ...): mean ± std",
+    help="trainings per model and size, with training seeds S, S+1, ... (S: --set seed, "
+    "default 0); accuracy is their mean ± std",
 )
 @experiment_options
 def compare(data, models, image_sizes, repeats, out, test_fraction, seed, assignments, **settings):
