@@ -49,7 +49,7 @@ def compare(data, models, image_sizes, repeats, out, test_fraction, seed, assign
     options = label_options(settings)
     config = TrainConfig(**parse_assignments(assignments))
     compare_settings = CompareSettings(config, repeats)
-    grid = plan_grid(_names(models), _sizes(image_sizes), config)
+    grid = plan_grid(_names(models), _sizes(image_sizes), compare_settings)
     for model, reason in grid.skipped:
         stdout.print(f"skipped {model}: {reason}")
     held = held_out_split(data, test_fraction, seed, options)

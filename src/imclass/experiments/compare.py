@@ -102,7 +102,7 @@ class CompareSettings:
         )
 
 
-def plan_grid(models: list[str], image_sizes: list[int], config: TrainConfig) -> Grid:
+def plan_grid(models: list[str], image_sizes: list[int], settings: CompareSettings) -> Grid:
     """Every usable model at every size; an unknown name is an error (with did-you-mean), a
     model whose weights cannot be had here is skipped with its reason; none usable is an
     error. Each cell's settings are checked before anything trains."""
@@ -119,7 +119,7 @@ def plan_grid(models: list[str], image_sizes: list[int], config: TrainConfig) ->
             + "; ".join(f"{m}: {reason}" for m, reason in skipped)
         )
     for candidate in candidates:  # TrainConfig refuses a size out of range, before any work
-        replace(config, model=candidate.model, image_size=candidate.image_size)
+        settings.config_for(candidate, settings.config.seed)
     return Grid(candidates, skipped)
 
 
