@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 from imclass.evaluate.plots import _figure, _png
 
@@ -53,7 +54,7 @@ def pareto_plot(rows: Sequence[Mapping], device: str) -> bytes:
         alpha=0.5,
         label="Pareto front",
     )
-    for row in rows:
+    for row, below in zip(rows, _labels_below(rows), strict=True):
         colour = "tab:red" if row["pareto"] else "tab:grey"
         x, y = row["latency_ms_median"], row["accuracy"]
         ax.errorbar(x, y, yerr=row.get("accuracy_std") or 0, fmt="o", color=colour, capsize=3)
@@ -61,7 +62,7 @@ def pareto_plot(rows: Sequence[Mapping], device: str) -> bytes:
             f"{row['model']} {row['image_size']}",
             (x, y),
             textcoords="offset points",
-            xytext=(5, 5),
+            xytext=(5, -13 if below else 6),
             fontsize=8,
         )
     ax.set_xlabel(f"latency at batch 1, median (ms, {device})")
@@ -69,5 +70,18 @@ def pareto_plot(rows: Sequence[Mapping], device: str) -> bytes:
     ax.set_title("accuracy against latency: up and to the left is better")
     ax.margins(x=0.25, y=0.15)  # room for the labels
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     return _png(figure)
+
+
+def _labels_below(rows: Sequence[Mapping]) -> list[bool]:
+    """Rows of equal accuracy (common: one test set) side by side would print their labels
+    over each other: in order of latency, every second one goes below its point."""
+    below = [False] * len(rows)
+    order = sorted(
+        range(len(rows)), key=lambda i: (rows[i]["accuracy"], rows[i]["latency_ms_median"])
+    )
+    for before, i in pairwise(order):
+        if rows[i]["accuracy"] == rows[before]["accuracy"]:
+            below[i] = not below[before]
+    return below
