@@ -8,6 +8,7 @@ import click
 from imclass.cli import (
     app,
     collect,
+    compare,
     data,
     demo,
     evaluate,
@@ -36,6 +37,7 @@ from imclass.cli.group import ImclassGroup
         hard_negatives.hard_negatives,
         serve.serve,
         sweep.sweep,
+        compare.compare,
     ],
 )
 @click.version_option(package_name="imclass")

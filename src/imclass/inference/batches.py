@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -40,12 +41,7 @@ def run_inference(
     for batch in loader:
         failures += batch.failures
         if len(batch):
-            for piece in batch.inputs.split(pieces(batch.inputs, device)):
-                with autocast(device):
-                    inputs = to_device(piece, device)
-                    out = _forward(model, inputs, features)
-                    if flip:
-                        out = (out + _forward(model, inputs.flip(3), features)) / 2
+            for out in forward_pieces(model, batch.inputs, device, features=features, flip=flip):
                 # unpooled maps (class-attention heads) are cached at half the memory
                 values.append(out.cpu().half() if features and out.ndim > 2 else out.float().cpu())
             labels.append(batch.labels)
@@ -59,6 +55,26 @@ def run_inference(
             failures,
         )
     return Outputs(torch.cat(values), torch.cat(labels), torch.cat(indices), failures)
+
+
+def forward_pieces(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    device: torch.device,
+    *,
+    features: bool = False,
+    flip: bool = False,
+) -> Iterator[torch.Tensor]:
+    """The model's outputs for a batch of CPU inputs, as imclass runs every inference: moved
+    to the device in channels_last, a few images at a time on the CPU, under autocast on a GPU;
+    with flip, the mean of the image's and its mirror image's. Call under inference_mode."""
+    for piece in inputs.split(pieces(inputs, device)):
+        with autocast(device):
+            moved = to_device(piece, device)
+            out = _forward(model, moved, features)
+            if flip:
+                out = (out + _forward(model, moved.flip(3), features)) / 2
+        yield out
 
 
 def _forward(model: nn.Module, inputs: torch.Tensor, features: bool) -> torch.Tensor:

