@@ -56,9 +56,9 @@ class ExportSettings:
             raise invalid_parameter("quantize", "export", f"one of {QUANTIZE}", self.quantize)
         if self.format == "torchscript":
             for name in ("opset", "dynamic_batch", "quantize"):
-                if getattr(self, name):
+                if value := getattr(self, name):
                     raise invalid_parameter(
-                        name, "export", "unset for TorchScript (it applies to ONNX only)", True
+                        name, "export", "unset for TorchScript (it applies to ONNX only)", value
                     )
         if not self.tolerance >= 0:
             raise invalid_parameter("tolerance", "export", "a number >= 0", self.tolerance)
