@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from imclass.cli import app, collect, data, demo, evaluate, predict, train
+from imclass.cli import app, collect, data, demo, evaluate, export, predict, train
 from imclass.cli.group import ImclassGroup
 
 
@@ -20,6 +20,7 @@ from imclass.cli.group import ImclassGroup
         *data.COMMANDS,
         app.app,
         collect.collect,
+        export.export,
     ],
 )
 @click.version_option(package_name="imclass")
