@@ -3,6 +3,7 @@ pictures in memory, multi-label, flip TTA and temperature included); a file that
 imclass export is refused with one message naming it."""
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from PIL import Image
@@ -35,13 +36,15 @@ def tiny_spec(size: int = 64) -> ModelSpec:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """An untrained multi-label run and its model.onnx (any batch)."""
+    """An untrained multi-label run and its model.onnx (any batch, opset 21)."""
     run = tmp_path_factory.mktemp("run")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         RunDirectory(run).write_model(build_model(TINY, 3, "csra", pretrained=False), tiny_spec())
-    result = export_run(run, RunDirectory(run).onnx_path, ExportSettings(dynamic_batch=True))
+    settings = ExportSettings(dynamic_batch=True, opset=21)
+    result = export_run(run, RunDirectory(run).onnx_path, settings)
     assert result.parity.passed() and result.parity.source == "8 generated pictures"
+    assert [(o.domain, o.version) for o in onnx.load(str(result.path)).opset_import] == [("", 21)]
     return run
 
 

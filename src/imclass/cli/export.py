@@ -24,7 +24,7 @@ from imclass.files import check_output
     help="the file to write [default: RUN_DIR/model.onnx, model.int8.onnx when quantized, "
     "model.torchscript.pt with model.torchscript.pt.json beside it]",
 )
-@click.option("--opset", type=int, help="ONNX opset, 13 to 23 [default: 18]")
+@click.option("--opset", type=int, help="ONNX opset, 18 to 23 [default: 18]")
 @click.option(
     "--dynamic-batch", is_flag=True, help="ONNX: take any number of images a run [default: one]"
 )
