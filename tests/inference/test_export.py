@@ -63,16 +63,21 @@ def test_torchscript_export_takes_any_batch_and_is_described_beside_it(run, tmp_
     torch.testing.assert_close(logits, eager[0], atol=1e-5, rtol=0)
 
 
-def test_a_quantized_export_reports_how_far_it_moved_instead_of_failing(run):
-    result = export_run(run, settings=ExportSettings(quantize="dynamic", dynamic_batch=True))
+@pytest.mark.parametrize("kind", ["dynamic", "static"])
+def test_a_quantized_export_reports_how_far_it_moved_instead_of_failing(run, kind):
+    result = export_run(run, settings=ExportSettings(quantize=kind, dynamic_batch=True))
     assert result.path == RunDirectory(run).quantized_onnx_path
     assert not RunDirectory(run).onnx_path.exists()  # model.onnx stays the exact model
     parity = result.parity
+    validation = RunDirectory(run).read_predictions().paths
+    assert parity.source == f"{len(validation)} validation images of the run"
     assert 0 < parity.max_difference < 0.5 and parity.accuracy is not None
     assert f"same decision on {parity.agreeing} of {parity.images}" in parity.describe()
     backend = OnnxBackend(result.path)
-    assert backend.description.quantization == "dynamic-int8" and not backend.one_at_a_time
-    assert result.path.stat().st_size < RunDirectory(run).weights_path.stat().st_size / 2
+    assert backend.description.quantization == f"{kind}-int8" and not backend.one_at_a_time
+    assert result.path.stat().st_size < RunDirectory(run).weights_path.stat().st_size * 0.6
+    probs = Predictor(backend, backend.spec).probabilities(validation).probs
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
 def test_an_export_that_fails_its_parity_check_leaves_nothing_behind(run, tmp_path):

@@ -6,7 +6,7 @@ the "imclass." prefix, with the model description as an object):
     imclass.format          "1"
     imclass.model           model.json of the run: classes, preprocessing, thresholds, temperature
     imclass.weights_sha256  the sha256 of the run's model.safetensors when it was exported
-    imclass.quantization    "none" or "dynamic-int8"
+    imclass.quantization    "none", "dynamic-int8" or "static-int8"
     imclass.input           the input in words
     imclass.outputs         the outputs in words
 """
@@ -23,7 +23,7 @@ from imclass.models.run_dir import ModelSpec
 
 FORMAT = 1
 PREFIX = "imclass."
-QUANTIZATIONS = ("none", "dynamic-int8")
+QUANTIZATIONS = ("none", "dynamic-int8", "static-int8")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ and the figures say how far apart they are.
 
 The images, in order of preference: those the user gives (--images), the run's validation
 images (listed in its predictions.csv, where they still exist), else a few generated pictures;
-at most MAX_IMAGES, spread over the list so every class is likely among them.
+at most MAX_IMAGES (a static quantization, calibrated on them, asks for up to 64), spread over
+the list so every class is likely among them.
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ def compare(images: ParityImages, eager: np.ndarray, exported: np.ndarray, spec)
     )
 
 
-def parity_images(run: RunDirectory, spec: ModelSpec, folder: Path | None = None) -> ParityImages:
-    """The images of the parity check (see the module's docstring)."""
+def parity_images(
+    run: RunDirectory, spec: ModelSpec, folder: Path | None = None, limit: int = MAX_IMAGES
+) -> ParityImages:
+    """The images of the parity check (see the module's docstring), at most limit of them."""
     if folder is not None:
-        return _from_folder(folder, spec)
-    validation = _validation_images(run, spec)
+        return _from_folder(folder, spec, limit)
+    validation = _validation_images(run, spec, limit)
     if validation is not None:
         return validation
     pictures = [_generated(seed, spec.preprocessing.resize_size) for seed in range(GENERATED)]
@@ -93,14 +96,14 @@ def parity_images(run: RunDirectory, spec: ModelSpec, folder: Path | None = None
     )
 
 
-def _from_folder(folder: Path, spec: ModelSpec) -> ParityImages:
-    paths = _spread(expand_paths([folder]))
+def _from_folder(folder: Path, spec: ModelSpec, limit: int) -> ParityImages:
+    paths = _spread(expand_paths([folder]), limit)
     index = {name: i for i, name in enumerate(spec.classes)}
     labels = [index.get(path.parent.name, -1) for path in paths]  # class folders are labels
     return _decoded(paths, labels, spec, f"{{}} images in {folder}")
 
 
-def _validation_images(run: RunDirectory, spec: ModelSpec) -> ParityImages | None:
+def _validation_images(run: RunDirectory, spec: ModelSpec, limit: int) -> ParityImages | None:
     """The run's validation images that still exist, or None."""
     try:
         predictions = run.read_predictions()
@@ -108,7 +111,7 @@ def _validation_images(run: RunDirectory, spec: ModelSpec) -> ParityImages | Non
         return None
     index = {name: i for i, name in enumerate(spec.classes)}
     rows = [i for i, path in enumerate(predictions.paths) if Path(path).is_file()]
-    rows = _spread(rows)
+    rows = _spread(rows, limit)
     if not rows:
         return None
     paths = [Path(predictions.paths[i]) for i in rows]
@@ -138,11 +141,11 @@ def _pixels(pictures: list[Image.Image], spec: ModelSpec) -> torch.Tensor:
     return torch.stack([torch.as_tensor(transform(picture)) for picture in pictures])
 
 
-def _spread(items: list) -> list:
-    """At most MAX_IMAGES of items, evenly spaced over the list."""
-    if len(items) <= MAX_IMAGES:
+def _spread(items: list, limit: int) -> list:
+    """At most limit of items, evenly spaced over the list."""
+    if len(items) <= limit:
         return items
-    return [items[round(i * (len(items) - 1) / (MAX_IMAGES - 1))] for i in range(MAX_IMAGES)]
+    return [items[round(i * (len(items) - 1) / (limit - 1))] for i in range(limit)]
 
 
 def _generated(seed: int, size: int) -> Image.Image:
