@@ -1,20 +1,25 @@
 """`imclass predict` throughput: ONNX Runtime against eager PyTorch, side by side in one run.
 
     python bench/predict_speed.py ../shared/data/hymenoptera [--run RUN_DIR] [--epochs 1]
-        [--repeats 2] [--limit N]
+        [--model NAME] [--image-size N] [--repeats 2] [--limit N]
 
-Without --run, trains a small run on DATA_DIR first (tf_efficientnet_lite0 at 224 px, its
-ImageNet weights, --epochs fine-tuning epochs after the probe; flip TTA as trained, so both
-runtimes score each photo twice). The ONNX file is exported before any timing (the export is
-timed apart). Then every photo under DATA_DIR is scored, alternately, --repeats times each, the
-best time of each kept, by:
+Without --run, trains a run on DATA_DIR first: the default backbone and size (what `imclass
+train` gives: tf_efficientnet_lite2 at 320 px) unless --model/--image-size, its ImageNet
+weights, --epochs fine-tuning epochs after the probe, flip TTA on as by default (so every
+runtime scores each photo twice). The ONNX files are exported before any timing (the exports
+are timed apart). Then every photo under DATA_DIR is scored, alternately, --repeats times each,
+the best time of each kept, by:
   before  the eager Predictor as it was before the ONNX runtime: DataLoader worker processes
           decoding normalised float tensors, the model run by inference.batches.run_inference
   torch   Predictor.from_run_dir(runtime="torch"): eager, decoded by worker threads
-  onnx    Predictor.from_run_dir(runtime="onnx"): ONNX Runtime, decoded by worker threads
-Prints images/s of each, the ratios onnx / before (target >= 3x) and onnx / torch, the largest
-|difference| of any probability and whether every label is the same, and the load average
-before and after: on a shared machine it decides more than the code does.
+  onnx    Predictor.from_run_dir(runtime="onnx"): ONNX Runtime on model.onnx (float32)
+  int8    Predictor.from_onnx(model.int8.onnx): `imclass export --quantize static`
+Prints images/s of each, the ratios to "before" (the target: onnx >= 3x) and to "torch", and
+for onnx and int8 the largest |difference| of any probability from "before" and the share of
+labels that agree. And the load average before and after: on a shared machine it decides more
+than the code does. On a busy machine "before" also pays for PyTorch's OpenMP threads spinning
+while they wait (set OMP_WAIT_POLICY=PASSIVE to see how much); "torch" hardly does, its decoding
+threads make libgomp throttle the spinning.
 """
 
 from __future__ import annotations
@@ -43,12 +48,13 @@ from imclass.models.run_dir import RunDirectory  # noqa: E402
 from imclass.progress import Reporter  # noqa: E402
 
 
-def train_small_run(data: Path, out: Path, epochs: int) -> Path:
+def train_run_for(data: Path, out: Path, args: argparse.Namespace) -> Path:
     from imclass.train.config import TrainConfig
     from imclass.train.run import train_run
 
     started = time.perf_counter()
-    train_run(data, TrainConfig(epochs=epochs), out, Reporter(quiet=True))
+    config = TrainConfig(model=args.model, image_size=args.image_size, epochs=args.epochs)
+    train_run(data, config, out, Reporter(quiet=True))
     print(f"trained {out} in {time.perf_counter() - started:.0f} s", flush=True)
     return out
 
@@ -95,6 +101,8 @@ def main() -> None:
     parser.add_argument("data", type=Path)
     parser.add_argument("--run", type=Path, help="a trained run [default: train one first]")
     parser.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs of that run")
+    parser.add_argument("--model", help="its backbone [default: imclass train's]")
+    parser.add_argument("--image-size", type=int, help="its input size [default: the model's]")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--limit", type=int, help="score only the first N photos")
     args = parser.parse_args()
@@ -105,17 +113,27 @@ def main() -> None:
         if args.run:
             shutil.copytree(args.run, run)  # the export goes into the copy, not the user's run
         else:
-            train_small_run(args.data, run, args.epochs)
+            train_run_for(args.data, run, args)
         compare(run, paths, args.repeats)
 
 
 def compare(run: Path, paths: list[Path], repeats: int) -> None:
-    RunDirectory(run).onnx_path.unlink(missing_ok=True)
-    exported = export_run(run, settings=ExportSettings(dynamic_batch=True))
-    print(f"export: {exported.seconds:.1f} s, parity {exported.parity.describe()}", flush=True)
+    for settings in (ExportSettings(dynamic_batch=True), ExportSettings(quantize="static")):
+        exported = export_run(run, settings=settings)
+        print(
+            f"export {exported.path.name}: {exported.seconds:.1f} s, parity "
+            f"{exported.parity.describe()}",
+            flush=True,
+        )
     scorers = {"before": ScoredAsBefore(run)}
     scorers |= {name: Predictor.from_run_dir(run, runtime=name) for name in ("torch", "onnx")}
-    print(f"{len(paths)} photos; load average {load()}", flush=True)
+    scorers["int8"] = Predictor.from_onnx(RunDirectory(run).quantized_onnx_path)
+    spec = scorers["torch"].spec
+    print(
+        f"{len(paths)} photos, {spec.architecture} at {spec.preprocessing.image_size} px, "
+        f"flip TTA {spec.flip_tta}; load average {load()}",
+        flush=True,
+    )
     best = {name: float("inf") for name in scorers}
     probs = {}
     for _ in range(repeats):
@@ -124,14 +142,16 @@ def compare(run: Path, paths: list[Path], repeats: int) -> None:
             best[name] = min(best[name], seconds)
             print(f"  {name}: {len(paths) / seconds:.1f} images/s", flush=True)
     rate = {name: len(paths) / seconds for name, seconds in best.items()}
-    difference = float(np.nanmax(np.abs(probs["before"] - probs["onnx"])))
-    same = bool((np.nanargmax(probs["before"], 1) == np.nanargmax(probs["onnx"], 1)).all())
-    print(
-        f"eager as before {rate['before']:.1f} images/s, eager torch now {rate['torch']:.1f}, "
-        f"ONNX Runtime {rate['onnx']:.1f}: onnx / before = {rate['onnx'] / rate['before']:.2f}x, "
-        f"onnx / torch = {rate['onnx'] / rate['torch']:.2f}x; max |difference in probability| "
-        f"{difference:.2g}, same labels: {same}; load average {load()}"
-    )
+    for name in scorers:
+        line = f"{name:>6}: {rate[name]:5.1f} images/s = {rate[name] / rate['before']:.2f}x before"
+        line += f", {rate[name] / rate['torch']:.2f}x torch"
+        if name in ("onnx", "int8"):
+            difference = float(np.nanmax(np.abs(probs["before"] - probs[name])))
+            agree = np.nanargmax(probs["before"], 1) == np.nanargmax(probs[name], 1)
+            line += f"; max |difference in probability| {difference:.2g}, "
+            line += f"same label on {agree.mean():.1%}"
+        print(line)
+    print(f"load average {load()}")
 
 
 if __name__ == "__main__":

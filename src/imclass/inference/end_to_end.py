@@ -35,9 +35,13 @@ class EndToEndModel(nn.Module):
     def forward(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # the arithmetic of torchvision's ToDtype(scale=True) then Normalize
         inputs = (pixels.float() * (1.0 / 255) - self.mean) / self.std
-        logits = self.model(inputs)
         if self.spec.flip_tta:
-            logits = (logits + self.model(inputs.flip(3))) / 2
+            # the images and their mirror images in one batch: ONNX Runtime ran lite0 at 224 px
+            # 15 % faster than in two (68-70 against 55-61 images/s, batches of 32). unflatten,
+            # not chunk or a slice at len(inputs), which torch.export makes a constant batch.
+            logits = self.model(torch.cat([inputs, inputs.flip(3)])).unflatten(0, (2, -1)).mean(0)
+        else:
+            logits = self.model(inputs)
         logits = logits.float()
         scored = probabilities(
             logits, multilabel=self.spec.multilabel, temperature=self.spec.temperature
