@@ -2,6 +2,8 @@
 pictures in memory, multi-label, flip TTA and temperature included); a file that is not an
 imclass export is refused with one message naming it."""
 
+import os
+
 import numpy as np
 import onnx
 import pytest
@@ -114,3 +116,6 @@ def test_random_bytes_a_foreign_model_and_another_input_are_refused_naming_the_f
     )
     with pytest.raises(ExportError, match=f"^{tmp_path / 'none.onnx'}: no such file"):
         OnnxBackend(tmp_path / "none.onnx")
+    os.mkfifo(tmp_path / "fifo.onnx")
+    with pytest.raises(ExportError, match=f"^{tmp_path / 'fifo.onnx'}: not a model file"):
+        OnnxBackend(tmp_path / "fifo.onnx")

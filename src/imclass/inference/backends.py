@@ -87,6 +87,8 @@ def _session(path: Path, threads: int):
     core (2 threads on 2 busy cores: 11.7 images/s spinning, 17.6 not)."""
     import onnxruntime as ort
 
+    if path.exists() and not path.is_file():  # a FIFO would keep ONNX Runtime waiting
+        raise ExportError(f"{path}: not a model file (a folder, device, pipe or socket)")
     if not path.is_file():
         raise ExportError(f"{path}: no such file (export one with `imclass export RUN_DIR`)")
     options = ort.SessionOptions()

@@ -42,7 +42,7 @@ class Predictor:
     """A model and its preprocessing, from model.json; nobody re-types mean/std.
 
     model: a torch module (scored eagerly on device) or a ready backend (OnnxBackend). workers:
-    decoding threads (None: one per core; 0: none, decode between batches).
+    decoding threads (None: one per core; 0 or 1: decode in this thread, between batches).
     Changes nothing process-wide: thread counts are the caller's (the CLI uses every core)."""
 
     def __init__(
