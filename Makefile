@@ -26,4 +26,5 @@ bench: setup
 	$(PY) bench/accuracy.py ../shared/data
 	$(PY) bench/train_speed.py ../shared/data/hymenoptera
 	$(PY) bench/dedup_speed.py ../shared/data/hymenoptera
+	$(PY) bench/predict_speed.py ../shared/data/hymenoptera
 	$(PY) bench/multilabel.py ../shared/data/fridgeObjects

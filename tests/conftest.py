@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import AS_ROOT, SHARED_DATA, PostgresServer, postgres_binaries
+from tests.helpers import (
+    AS_ROOT,
+    SHARED_DATA,
+    PostgresServer,
+    make_image_folder,
+    postgres_binaries,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -56,3 +62,23 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
+
+
+@pytest.fixture(scope="session")
+def red_blue_run(tmp_path_factory) -> Path:
+    """A real run that tells red from blue, trained once for every test that asks: 64 px, one
+    fine-tuning epoch, no flip TTA; its predictions.csv lists its validation images, which sit
+    in the data folder beside it (RUN/../data). Tests copy it before writing into it."""
+    from imclass.progress import Reporter
+    from imclass.train.config import TrainConfig
+    from imclass.train.run import train_run
+
+    root = tmp_path_factory.mktemp("red-blue")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IMCLASS_CACHE_DIR", str(root / "cache"))
+        data = make_image_folder(root / "data", ("red", "blue"), per_class=8)
+        config = TrainConfig(
+            epochs=1, image_size=64, batch_size=8, flip_tta=False, wise_alpha=1.0, workers=0
+        )
+        train_run(data, config, root / "run", Reporter(quiet=True))
+    return root / "run"

@@ -325,3 +325,27 @@ class PostgresServer:
     def _run(self, program: str, *args, check: bool = True) -> None:
         command = [*self.owner, str(self.binaries / program), *map(str, args)]
         subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
+
+
+# ---- exported models (tests/inference, tests/cli) ----
+
+
+def onnx_file(path: Path, *, metadata: dict[str, str] | None = None, size: int = 64) -> Path:
+    """A one-node ONNX model (a Cast) taking uint8 'pixels' N x 3 x size x size, with
+    metadata_props: a foreign model, or with imclass metadata one of the wrong input."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    pixels = helper.make_tensor_value_info("pixels", TensorProto.UINT8, ["N", 3, size, size])
+    out = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3, size, size])
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["pixels"], ["probabilities"], to=TensorProto.FLOAT)],
+        "foreign",
+        [pixels],
+        [out],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    helper.set_model_props(model, metadata or {})
+    onnx.save(model, str(path))
+    return path

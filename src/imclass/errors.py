@@ -8,6 +8,8 @@
      ├── ModelError       a backbone that does not exist or whose weights cannot be had
      ├── RunDirError      a run directory that is missing, incomplete or corrupt
      ├── OutputError      an output path onto an input, existing without --overwrite, or unwritable
+     ├── ExportError      an exported model that fails its parity check, or a model file (ONNX,
+     │                    TorchScript) that is corrupt, foreign or made for another run
      ├── NotFittedError   an ImageClassifier used before fit() or load()
      ├── StorageError     a sweep's study database that cannot be opened or reached
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
@@ -56,6 +58,11 @@ class RunDirError(ImclassError):
 class OutputError(ImclassError):
     """An output that would land on or inside an input, already exists (without --overwrite),
     is of the wrong kind (a file where a folder is needed, or the reverse) or cannot be written."""
+
+
+class ExportError(ImclassError):
+    """An export whose file does not reproduce the model (the parity check's figures say by how
+    much), or an exported model file that is corrupt, not imclass's, or made for another run."""
 
 
 class NotFittedError(ImclassError, AttributeError):

@@ -12,6 +12,7 @@ from imclass.cli import (
     data,
     demo,
     evaluate,
+    export,
     hard_negatives,
     learning_curve,
     predict,
@@ -38,6 +39,7 @@ from imclass.cli.group import ImclassGroup
         serve.serve,
         sweep.sweep,
         compare.compare,
+        export.export,
     ],
 )
 @click.version_option(package_name="imclass")

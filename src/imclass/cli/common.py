@@ -39,6 +39,16 @@ def run_inputs(run_dir: Path) -> list[Path]:
     return RunDirectory(run_dir).inputs
 
 
+runtime_option = click.option(
+    "--runtime",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    default="auto",
+    show_default=True,
+    help="onnx: ONNX Runtime on RUN_DIR/model.onnx, exported into the run directory the first "
+    "time; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made",
+)
+
+
 def data_options(function):
     """--multilabel, --label-delimiter, --skip-missing, --root: how label files are read."""
     options = [

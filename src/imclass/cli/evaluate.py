@@ -11,6 +11,7 @@ from imclass.cli.common import (
     label_options,
     overwrite_option,
     run_inputs,
+    runtime_option,
     stdout,
     use_all_cores,
 )
@@ -26,12 +27,14 @@ from imclass.files import check_output
     help="where metrics.json, predictions.csv and report.html go [default: RUN_DIR]",
 )
 @overwrite_option
+@runtime_option
 @data_options
-def evaluate(run_dir, data, out, overwrite, **settings):
+def evaluate(run_dir, data, out, overwrite, runtime, **settings):
     """Score RUN_DIR's model on DATA; writes metrics.json, predictions.csv and report.html."""
     use_all_cores()
     from imclass.evaluate import evaluate_run
     from imclass.models.run_dir import RunDirectory
+    from imclass.progress import Reporter
 
     out = check_output(
         out or run_dir,
@@ -42,6 +45,7 @@ def evaluate(run_dir, data, out, overwrite, **settings):
         hint="choose another --out (a run directory's own files are its validation figures), "
         "or pass --overwrite to replace them",
     )
-    metrics = evaluate_run(run_dir, data, out, options=label_options(settings))
+    options = label_options(settings)
+    metrics = evaluate_run(run_dir, data, out, Reporter(), options, runtime=runtime)
     stdout.print(f"{headline(metrics)} ({metrics['n_images']} images)")
     stdout.print(f"report: {RunDirectory(out).report_path}")

@@ -11,7 +11,14 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from imclass.cli.common import PATH, overwrite_option, run_inputs, stdout, use_all_cores
+from imclass.cli.common import (
+    PATH,
+    overwrite_option,
+    run_inputs,
+    runtime_option,
+    stdout,
+    use_all_cores,
+)
 from imclass.files import check_output
 from imclass.progress import LiteralConsole
 
@@ -30,26 +37,23 @@ from imclass.progress import LiteralConsole
 )
 @click.option("--out", type=PATH, help="write to FILE instead of stdout")
 @overwrite_option
-def predict(args, imagenet, model, top_k, fmt, out, overwrite):
-    """Predict: `imclass predict RUN_DIR PATH...` or `imclass predict --imagenet IMAGE...`."""
+@runtime_option
+def predict(args, imagenet, model, top_k, fmt, out, overwrite, runtime):
+    """Predict: `imclass predict RUN_DIR PATH...`, `imclass predict MODEL.onnx PATH...` (a file
+    `imclass export` wrote) or `imclass predict --imagenet IMAGE...`."""
     use_all_cores()
-    from imclass.inference import Predictor, above_thresholds, expand_paths, imagenet_predictor
+    from imclass.inference import above_thresholds, expand_paths
     from imclass.inference import top_k as rank
-    from imclass.models.backbones import DEFAULT_MODEL
-
-    if not imagenet and len(args) < 2:
-        raise click.UsageError("give RUN_DIR and at least one image file or folder")
-    inputs = args if imagenet else args[1:]
-    if out is not None:
-        read_from = [*inputs, *([] if imagenet else run_inputs(args[0]))]
-        check_output(out, read_from, overwrite=overwrite)
-    if imagenet:
-        predictor = imagenet_predictor(model or DEFAULT_MODEL)
-    else:
-        predictor = Predictor.from_run_dir(args[0])
     from imclass.progress import Reporter
 
-    paths = expand_paths(list(inputs))
+    if not imagenet and len(args) < 2:
+        raise click.UsageError("give RUN_DIR (or MODEL.onnx) and at least one image file or folder")
+    inputs = args if imagenet else args[1:]
+    if out is not None:
+        read_from = [*inputs, *([] if imagenet else _model_inputs(args[0]))]
+        check_output(out, read_from, overwrite=overwrite)
+    paths = expand_paths(list(inputs))  # before the model: a mistyped path costs no export
+    predictor = _predictor(None if imagenet else args[0], model, runtime)
     result = predictor.probabilities(paths, Reporter())
     spec = predictor.spec
     read = result.probs[result.readable]
@@ -64,6 +68,28 @@ def predict(args, imagenet, model, top_k, fmt, out, overwrite):
     outcome.update({row: ([], reason) for row, reason in result.failures})
     rows = [(str(path), *outcome[row]) for row, path in enumerate(paths)]
     _emit(_render(rows, fmt, spec.multilabel), out, table=fmt == "table")
+
+
+def _model_inputs(model) -> list:
+    """What predict reads its model from: an exported file, or a run directory's files."""
+    return [model] if model.is_file() else run_inputs(model)
+
+
+def _predictor(model, imagenet_model: str | None, runtime: str):
+    """The Predictor of a run directory, of an exported ONNX file, or (model None) ImageNet's."""
+    from imclass.inference import Predictor, imagenet_predictor
+    from imclass.models.backbones import DEFAULT_MODEL
+    from imclass.progress import Reporter
+
+    if model is None:
+        if runtime == "onnx":
+            raise click.UsageError("--imagenet scores with PyTorch; --runtime onnx needs a run")
+        return imagenet_predictor(imagenet_model or DEFAULT_MODEL)
+    if model.is_file():
+        if runtime == "torch":
+            raise click.UsageError(f"{model} is an exported file: it runs with --runtime onnx")
+        return Predictor.from_onnx(model)
+    return Predictor.from_run_dir(model, runtime=runtime, reporter=Reporter())
 
 
 def _render(rows, fmt, multilabel: bool = False):

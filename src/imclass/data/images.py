@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from imclass.errors import DataError
+
 # The file names read as images, and the format each name promises (inspection compares them).
 EXTENSION_FORMATS = {
     ".jpg": "JPEG",
@@ -51,6 +53,23 @@ class UnsupportedMode(ValueError):
 def is_image_file(path: Path) -> bool:
     """True when the file name has one of the image extensions, in any case."""
     return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def expand_paths(inputs: list[Path | str]) -> list[Path]:
+    """Files as given, and image files inside folders, recursively; a missing path is an error."""
+    found = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found += sorted(p for p in item.rglob("*") if p.is_file() and is_image_file(p))
+        elif item.is_file():
+            found.append(item)
+        elif item.exists():  # a FIFO would wait forever for a writer
+            raise DataError(f"{item}: not an image file or folder (a device, pipe or socket)")
+        else:
+            raise DataError(f"{item}: no such file or folder")
+    if not found:
+        raise DataError(f"{', '.join(map(str, inputs))}: no image files found")
+    return found
 
 
 # An image already in memory (an upload, a webcam frame) has no path; errors name it so.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -11,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from imclass.data.dataset import ImageSet, multi_hot
 from imclass.data.images import UnreadableImage, load_rgb
-from imclass.data.workers import cpu_cores
+from imclass.data.workers import cpu_cores, parallel_map
 
 
 @dataclass
@@ -82,6 +83,24 @@ def quiet_worker(worker_id: int) -> None:
 def default_workers() -> int:
     """Decoding workers beside training: one per core beyond the first, at most 8."""
     return min(8, cpu_cores() - 1)
+
+
+def threaded_batches(
+    dataset: ImageFileDataset, *, batch_size: int, workers: int | None = None
+) -> Iterator[Batch]:
+    """The dataset's items in order, batch_size at a time, each batch decoded by one of workers
+    threads (None: one per core; 0 or 1: in this thread) a few batches ahead of the caller, so
+    decoding overlaps what the caller does with the batches (Pillow and ONNX Runtime or torch
+    release the GIL). Threads, not processes: data/workers.py says why."""
+    chunks = [
+        range(start, min(start + batch_size, len(dataset)))
+        for start in range(0, len(dataset), batch_size)
+    ]
+    return parallel_map(partial(_decode_batch, dataset), chunks, workers=workers, chunksize=1)
+
+
+def _decode_batch(dataset: ImageFileDataset, rows: range) -> Batch:
+    return collate([dataset[row] for row in rows])
 
 
 def make_loader(

@@ -54,6 +54,13 @@ def eval_transform(pre: Preprocessing):
     return T.Compose([*picture_steps("none", pre), *_to_tensor(pre.mean, pre.std)])
 
 
+def pixel_transform(pre: Preprocessing):
+    """eval_transform up to its uint8 pixels (3 x image_size x image_size): what a Predictor
+    feeds its model, which scales and normalises them itself (inference/end_to_end.py), so an
+    exported model takes plain RGB pixels and its input is a quarter of the bytes."""
+    return T.Compose([*picture_steps("none", pre), T.ToImage()])
+
+
 # Multi-label: a crop that drops an object makes its label wrong, so crops keep most of the image.
 CONTENT_KEEPING_CROP = 0.85
 

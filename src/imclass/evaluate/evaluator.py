@@ -91,11 +91,14 @@ def evaluate_run(
     out_dir: Path | str | None = None,
     reporter: Reporter | None = None,
     options: LabelOptions | None = None,
+    *,
+    runtime: str = "torch",
 ) -> dict:
-    """Score the run's model on DATA; writes into out_dir (default: the run directory)."""
+    """Score the run's model on DATA; writes into out_dir (default: the run directory).
+    runtime: "torch", "onnx" or "auto" (inference/runtime.py)."""
     run_dir = Path(run_dir)
     run = RunDirectory(run_dir)
-    predictor = Predictor.from_run_dir(run_dir)
+    predictor = Predictor.from_run_dir(run_dir, runtime=runtime, reporter=reporter)
     spec = predictor.spec
     source = open_data(data, options)
     if source.multilabel and not spec.multilabel:

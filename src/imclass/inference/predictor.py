@@ -1,25 +1,33 @@
-"""Class probabilities for image files from a trained model, in batches, skipping bad files."""
+"""Class probabilities for image files from a trained model, in batches, skipping bad files.
+
+Worker threads decode and crop the images into uint8 pixels while the backend (eager PyTorch or
+ONNX Runtime, inference/backends.py) scores the batch before, so a folder goes at the pace of
+the slower of the two.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import torch
 from PIL import Image
+from torch import nn
 
 from imclass.data.dataset import ImageSet
-from imclass.data.images import is_image_file, to_rgb
-from imclass.data.loader import Batch, collate, make_loader
-from imclass.data.transforms import eval_transform
-from imclass.errors import DataError
-from imclass.inference.batches import run_inference
-from imclass.inference.decisions import decide, probabilities
-from imclass.inference.device import pick_device, prepare
-from imclass.models.run_dir import ModelSpec, RunDirectory
+from imclass.data.images import expand_paths, load_rgb, to_rgb
+from imclass.data.loader import Batch, ImageFileDataset, collate, threaded_batches
+from imclass.data.transforms import pixel_transform
+from imclass.inference.backends import OnnxBackend, TorchBackend
+from imclass.inference.decisions import decide
+from imclass.inference.end_to_end import EndToEndModel
+from imclass.inference.runtime import load_backend
+from imclass.models.run_dir import ModelSpec
 from imclass.progress import Reporter
+
+__all__ = ["Predictor", "Probabilities", "above_thresholds", "expand_paths", "top_k"]
 
 
 class Probabilities(NamedTuple):
@@ -33,92 +41,100 @@ class Probabilities(NamedTuple):
 class Predictor:
     """A model and its preprocessing, from model.json; nobody re-types mean/std.
 
+    model: a torch module (scored eagerly on device) or a ready backend (OnnxBackend). workers:
+    decoding threads (None: one per core; 0 or 1: decode in this thread, between batches).
     Changes nothing process-wide: thread counts are the caller's (the CLI uses every core)."""
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: nn.Module | TorchBackend | OnnxBackend,
         spec: ModelSpec,
         *,
         device: str = "auto",
         batch_size: int = 32,
         workers: int | None = None,
     ):
-        self.device = pick_device(device)
-        self.model, self.spec = prepare(model.eval(), self.device), spec
+        if isinstance(model, nn.Module):
+            model = TorchBackend(EndToEndModel(model, spec), device)
+        self.backend, self.spec = model, spec
         self.batch_size, self.workers = batch_size, workers
 
     @classmethod
-    def from_run_dir(cls, run_dir: Path | str, **kwargs) -> Predictor:
-        model, spec = RunDirectory(run_dir).load_model()
-        return cls(model, spec, **kwargs)
+    def from_run_dir(
+        cls,
+        run_dir: Path | str,
+        *,
+        runtime: str = "torch",
+        device: str = "auto",
+        reporter: Reporter | None = None,
+        **kwargs,
+    ) -> Predictor:
+        """The run's model under runtime "torch", "onnx" or "auto" (inference/runtime.py)."""
+        backend = load_backend(run_dir, runtime, device=device, reporter=reporter)
+        return cls(backend, backend.spec, **kwargs)
+
+    @classmethod
+    def from_onnx(cls, path: Path | str, **kwargs) -> Predictor:
+        """An exported ONNX file alone: its metadata holds classes and preprocessing."""
+        backend = OnnxBackend(path)
+        return cls(backend, backend.spec, **kwargs)
+
+    @property
+    def runtime(self) -> str:
+        """The backend's: 'torch' or 'onnx'."""
+        return self.backend.runtime
 
     def probabilities(self, paths: list[Path], reporter: Reporter | None = None) -> Probabilities:
         """One row per path, in the order given (a path given twice gets two rows).
 
         Single-label: softmax rows. Multi-label: independent sigmoids, one per class."""
         reporter = reporter or Reporter(quiet=True)
-        images = ImageSet(tuple(paths), (0,) * len(paths))
         pre = self.spec.preprocessing
-        loader = make_loader(
-            images,
-            eval_transform(pre),
-            batch_size=self.batch_size,
-            workers=self.workers if len(paths) > self.batch_size else 0,
-            decode_size=pre.resize_size,
+        dataset = ImageFileDataset(
+            ImageSet(tuple(paths), (0,) * len(paths)),
+            pixel_transform(pre),
+            partial(load_rgb, min_size=pre.resize_size),
         )
+        batches = threaded_batches(dataset, batch_size=self.batch_size, workers=self.workers)
         with reporter.task("predict", len(paths)) as advance:
-            out = run_inference(self.model, loader, self.device, advance, flip=self.spec.flip_tta)
-        for row, reason in out.failures:
+            rows, scored, failures = self._score(batches, advance)
+        for row, reason in failures:
             reporter.warn(f"skipped {paths[row]}: {reason}")
         probs = np.full((len(paths), len(self.spec.classes)), np.nan, dtype=np.float32)
-        if len(out.values):
-            probs[out.indices.numpy()] = self._probabilities(out.values)
-        return Probabilities(probs, np.sort(out.indices.numpy()), sorted(out.failures))
+        probs[rows] = scored
+        return Probabilities(probs, np.sort(rows), sorted(failures))
 
     def predict_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """(N, C) probabilities for pictures already in memory (a webcam frame, an upload that
         data.uploads.decode_upload decoded), prepared as files are: model.json's transform,
         flip TTA and temperature; any Pillow mode is made RGB as files are. Rows as for
         probabilities(); top_k or above_thresholds turn them into answers."""
-        if not images:
-            return np.empty((0, len(self.spec.classes)), dtype=np.float32)
-        out = run_inference(
-            self.model, self._batches(images), self.device, _ignore, flip=self.spec.flip_tta
-        )
-        return self._probabilities(out.values)
+        _, scored, _ = self._score(self._batches(images), _ignore)
+        return scored
 
     def _batches(self, images: Sequence[Image.Image]) -> Iterator[Batch]:
-        transform = eval_transform(self.spec.preprocessing)
+        transform = pixel_transform(self.spec.preprocessing)
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
             yield collate([(transform(to_rgb(im)), 0, start + i) for i, im in enumerate(chunk)])
 
-    def _probabilities(self, logits: torch.Tensor) -> np.ndarray:
-        return probabilities(
-            logits, multilabel=self.spec.multilabel, temperature=self.spec.temperature
-        ).numpy()
+    def _score(self, batches: Iterable[Batch], advance) -> tuple[np.ndarray, np.ndarray, list]:
+        """(rows, probabilities of those rows, failures) over the batches."""
+        rows, scored, failures = [], [], []
+        for batch in batches:
+            failures += batch.failures
+            if len(batch):
+                rows.append(batch.indices.numpy())
+                scored.append(self.backend.probabilities(batch.inputs))
+            advance(len(batch) + len(batch.failures))
+        if not rows:
+            empty = np.empty((0, len(self.spec.classes)), dtype=np.float32)
+            return np.empty(0, dtype=int), empty, failures
+        return np.concatenate(rows), np.concatenate(scored), failures
 
 
 def _ignore(done: int) -> None:
     """Progress of a pass nobody watches."""
-
-
-def expand_paths(inputs: list[Path | str]) -> list[Path]:
-    """Files as given, and image files inside folders, recursively; a missing path is an error."""
-    found = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found += sorted(p for p in item.rglob("*") if p.is_file() and is_image_file(p))
-        elif item.is_file():
-            found.append(item)
-        elif item.exists():  # a FIFO would wait forever for a writer
-            raise DataError(f"{item}: not an image file or folder (a device, pipe or socket)")
-        else:
-            raise DataError(f"{item}: no such file or folder")
-    if not found:
-        raise DataError(f"{', '.join(map(str, inputs))}: no image files found")
-    return found
 
 
 def above_thresholds(probs: np.ndarray, classes, thresholds) -> list[list[tuple[str, float]]]:

@@ -10,6 +10,7 @@ is pickled.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from dataclasses import asdict, dataclass
@@ -36,6 +37,10 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 REPORT_FILE = "report.html"
 CHECKPOINT_FILE = "checkpoint.safetensors"  # while training; removed once the run has finished
+# `imclass export` (inference/export.py writes them; predict's ONNX runtime reads model.onnx)
+ONNX_FILE = "model.onnx"
+QUANTIZED_ONNX_FILE = "model.int8.onnx"  # never model.onnx: the runtime wants the exact model
+TORCHSCRIPT_FILE = "model.torchscript.pt"
 FORMAT_VERSION = 1
 HISTORY_COLUMNS = (
     "phase",
@@ -177,6 +182,9 @@ class RunDirectory:
     predictions_path = _file(PREDICTIONS_FILE)
     report_path = _file(REPORT_FILE)  # the HTML itself is built by evaluate/report.py
     checkpoint_path = _file(CHECKPOINT_FILE)
+    onnx_path = _file(ONNX_FILE)
+    quantized_onnx_path = _file(QUANTIZED_ONNX_FILE)
+    torchscript_path = _file(TORCHSCRIPT_FILE)
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -223,6 +231,17 @@ class RunDirectory:
         except (SafetensorError, RuntimeError, OSError) as error:
             raise RunDirError(f"{path}: weights do not fit {spec.architecture} ({error})") from None
         return model.eval(), spec
+
+    def weights_digest(self) -> str:
+        """The sha256 of the weights file: an export records it, so a stale export is known."""
+        path = self.weights_path
+        if not path.is_file():
+            raise RunDirError(f"{self.path}: {WEIGHTS_FILE} is missing")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+        return digest.hexdigest()
 
     def write_config(self, resolved: dict) -> None:
         """The resolved settings of the run, as YAML in the order given."""
