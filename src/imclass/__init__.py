@@ -4,6 +4,7 @@ from imclass._version import __version__
 from imclass.errors import (
     ConfigError,
     DataError,
+    ExportError,
     ImclassError,
     ModelError,
     NotFittedError,
@@ -18,6 +19,7 @@ from imclass.errors import (
 __all__ = [
     "ConfigError",
     "DataError",
+    "ExportError",
     "ImageClassifier",
     "ImclassError",
     "ModelError",

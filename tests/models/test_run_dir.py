@@ -27,6 +27,9 @@ NAMES = {
     "predictions.csv",
     "report.html",
     "checkpoint.safetensors",
+    "model.onnx",
+    "model.int8.onnx",
+    "model.torchscript.pt",
 }
 # The same text with another meaning: a Hugging Face snapshot's weights file, not a run's.
 OTHER_MEANINGS = {("models/backbones.py", "model.safetensors")}
