@@ -41,6 +41,7 @@ from imclass.experiments.sweep_report import (
     write_report,
 )
 from imclass.train.config import TrainConfig, read_settings_file
+from tests.helpers import free_port
 
 SPACE = SearchSpace((Choice("lr", (0.1, 0.2)),))
 # These tests ask for trials by hand, as Study.optimize does for a sweep; optuna warns that
@@ -152,9 +153,7 @@ def test_storage_urls_default_to_the_output_folder_and_postgresql_to_psycopg(tmp
 
 
 def test_a_closed_postgresql_port_is_one_line_without_the_password(tmp_path):
-    with socket.socket() as probe:  # a port nobody listens on once this closes it
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens on it
     url = storage_url(f"postgresql://me:secret@127.0.0.1:{port}/sweeps", tmp_path)
     with pytest.raises(StorageError) as caught, database_errors(url):
         new_study_at(url)
