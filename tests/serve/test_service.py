@@ -7,6 +7,7 @@ import base64
 import hashlib
 import http.client
 import json
+import shutil
 import signal
 import socket
 import threading
@@ -140,6 +141,8 @@ def test_model_describes_classes_preprocessing_and_version(client, run):
     assert described["multilabel"] is False and described["thresholds"] is None
     assert described["temperature"] == spec.temperature
     assert described["version"] == weights[:12]
+    assert described["runtime"] == "onnx"  # --runtime auto on a CPU: exported into the run
+    assert RunDirectory(run).onnx_path.is_file()
     pre = described["preprocessing"]
     assert (pre["image_size"], pre["resize_size"]) == (64, spec.preprocessing.resize_size)
     assert tuple(pre["mean"]) == spec.preprocessing.mean
@@ -291,8 +294,11 @@ def test_a_multilabel_run_answers_the_labels_reaching_their_thresholds(multilabe
     assert stalled == (408, {"detail": "the request's body did not arrive within 2 s; retry later"})
 
 
-def test_two_workers_each_load_the_model_and_answer(run):
-    """Each worker takes connections once its model is loaded: none meets a loading one."""
+def test_two_workers_each_load_the_model_and_answer(run, tmp_path):
+    """Each worker takes connections once its model is loaded: none meets a loading one. The
+    ONNX export is made once, before the workers start, not by each."""
+    run = Path(shutil.copytree(run, tmp_path / "run"))
+    RunDirectory(run).onnx_path.unlink(missing_ok=True)
     with ServerProcess("serve", run, "--workers", "2") as server:
         assert poll_until_ready(server.base) == [(200, 200, "ready")]
         workers = [
@@ -303,8 +309,11 @@ def test_two_workers_each_load_the_model_and_answer(run):
         files = [("file", (f"{c}.jpg", colour_jpeg(c, 60 + i))) for i, c in enumerate(COLOURS)]
         with httpx.Client(base_url=server.base, timeout=60) as client:
             answers = [client.post("/v1/predict", files=files) for _ in range(4)]
+        server.process.terminate()
+        printed = server.process.communicate(timeout=60)[0]
     assert len(workers) == 2
     assert all(classes(answer) == list(COLOURS) for answer in answers)
+    assert printed.count("exported") == 1, printed
 
 
 def test_a_folder_that_is_no_run_is_never_ready_and_says_why(tmp_path):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from dataclasses import replace
 
 import click
 
-from imclass.cli.common import PATH, listen, stdout
+from imclass.cli.common import PATH, listen, runtime_option, stdout
 
 MEGABYTE = 1024 * 1024
 
@@ -28,8 +29,8 @@ MEGABYTE = 1024 * 1024
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    help="torch threads in each process [default: $OMP_NUM_THREADS when set, else the cores "
-    "this process may use, divided among the workers]",
+    help="the runtime's threads in each process [default: $OMP_NUM_THREADS when set, else "
+    "the cores this process may use, divided among the workers]",
 )
 @click.option(
     "--max-request-mb",
@@ -60,7 +61,8 @@ MEGABYTE = 1024 * 1024
     type=click.FloatRange(min=0, min_open=True),
     help="seconds a request's body may take to arrive, and then its answer",
 )
-def serve(run_dir, host, port, workers, threads, **limits):
+@runtime_option
+def serve(run_dir, host, port, workers, threads, runtime, **limits):
     """Serve RUN_DIR's model over HTTP: POST /v1/predict, GET /v1/model, /healthz, /readyz,
     and the API's documentation at /docs."""
     import uvicorn
@@ -77,6 +79,7 @@ def serve(run_dir, host, port, workers, threads, **limits):
         max_batch=limits["max_batch"],
         batch_window_s=limits["batch_window_ms"] / 1000,
         timeout_s=limits["timeout"],
+        runtime=runtime,
         threads=threads or _default_threads(workers),
         answer_while_loading=workers == 1,
     )
@@ -86,6 +89,8 @@ def serve(run_dir, host, port, workers, threads, **limits):
         stdout.print(f"imclass serve: {address}")
         stdout.print(f"loading {run_dir}: {address}/readyz answers 200 once it is ready")
         sys.stdout.flush()
+        if workers > 1:
+            settings = replace(settings, runtime=_exported_once(run_dir, runtime))
         config = uvicorn.Config(
             functools.partial(create_service, settings),  # pickled to each worker process
             factory=True,
@@ -109,6 +114,17 @@ def _run(config, listener) -> None:
     except KeyboardInterrupt:  # the signal Uvicorn re-raises after its graceful shutdown
         pass
     stdout.print("imclass serve: stopped")
+
+
+def _exported_once(run_dir, runtime: str) -> str:
+    """The runtime every worker process will use, the ONNX export made here first when one is
+    needed: several workers exporting at once would each do the work (and each warn)."""
+    if runtime == "torch":
+        return runtime
+    from imclass.inference.runtime import load_backend
+    from imclass.progress import Reporter
+
+    return load_backend(run_dir, runtime, reporter=Reporter()).runtime
 
 
 def _default_threads(workers: int) -> int | None:

@@ -67,10 +67,12 @@ class Predictor:
         runtime: str = "torch",
         device: str = "auto",
         reporter: Reporter | None = None,
+        threads: int | None = None,
         **kwargs,
     ) -> Predictor:
-        """The run's model under runtime "torch", "onnx" or "auto" (inference/runtime.py)."""
-        backend = load_backend(run_dir, runtime, device=device, reporter=reporter)
+        """The run's model under runtime "torch", "onnx" or "auto" (inference/runtime.py);
+        threads: ONNX Runtime's (None: one per core; torch's are process-wide, the caller's)."""
+        backend = load_backend(run_dir, runtime, device=device, reporter=reporter, threads=threads)
         return cls(backend, backend.spec, **kwargs)
 
     @classmethod

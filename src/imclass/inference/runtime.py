@@ -32,15 +32,17 @@ def load_backend(
     *,
     device: str = "auto",
     reporter: Reporter | None = None,
+    threads: int | None = None,
 ) -> TorchBackend | OnnxBackend:
-    """The backend that scores with the run's model under runtime (see the module docstring)."""
+    """The backend that scores with the run's model under runtime (see the module docstring);
+    threads: ONNX Runtime's intra-op threads (None: one per core)."""
     if runtime not in RUNTIMES:
         raise invalid_parameter("runtime", "predict", f"one of {RUNTIMES}", runtime)
     reporter = reporter or Reporter(quiet=True)
     run = RunDirectory(run_dir)
     if runtime == "torch" or (runtime == "auto" and pick_device(device).type == "cuda"):
         return _torch_backend(run, device)
-    exported = _current_export(run, reporter)
+    exported = _current_export(run, reporter, threads)
     if exported is not None:
         return exported
     try:
@@ -51,7 +53,7 @@ def load_backend(
         reporter.warn(f"{error}; scoring with PyTorch instead")
         return _torch_backend(run, device)
     reporter.line(f"exported {run.onnx_path} for the ONNX runtime (once; later runs reuse it)")
-    return OnnxBackend(run.onnx_path)
+    return OnnxBackend(run.onnx_path, threads=threads)
 
 
 def _torch_backend(run: RunDirectory, device: str) -> TorchBackend:
@@ -59,12 +61,15 @@ def _torch_backend(run: RunDirectory, device: str) -> TorchBackend:
     return TorchBackend(EndToEndModel(model, spec), device)
 
 
-def _current_export(run: RunDirectory, reporter: Reporter) -> OnnxBackend | None:
+def _current_export(
+    run: RunDirectory, reporter: Reporter, threads: int | None = None
+) -> OnnxBackend | None:
     """The run's model.onnx when it was exported from the run as it is now; None when there is
     none or it is out of date (then it is exported again)."""
     if not run.onnx_path.exists():
         return None
-    backend = OnnxBackend(run.onnx_path)  # an ExportError for anything but an imclass export
+    # an ExportError for anything but an imclass export
+    backend = OnnxBackend(run.onnx_path, threads=threads)
     described = backend.description
     if described.weights_sha256 == run.weights_digest() and described.spec == run.read_spec():
         return backend

@@ -18,6 +18,7 @@ from imclass.errors import UploadError
 from imclass.inference import Predictor
 from imclass.inference.answers import decode_for, label_records, ranked_labels
 from imclass.models.run_dir import ModelSpec, RunDirectory
+from imclass.progress import Reporter
 from imclass.serve.batcher import Batcher
 from imclass.serve.settings import ServeSettings
 from imclass.web.uploads import Upload, refusal
@@ -31,7 +32,7 @@ class ModelRuntime:
 
     def __init__(self, predictor: Predictor, settings: ServeSettings, version: str):
         self.predictor, self.spec, self.settings = predictor, predictor.spec, settings
-        self.description = describe(self.spec, version)
+        self.description = describe(self.spec, version, predictor.runtime)
         self.batcher = Batcher(
             predictor.predict_images,
             window=settings.batch_window_s,
@@ -43,7 +44,13 @@ class ModelRuntime:
         if settings.threads is not None:  # this server process's own setting
             torch.set_num_threads(settings.threads)
         run = RunDirectory(settings.run_dir)
-        predictor = Predictor.from_run_dir(run.path, batch_size=settings.max_batch)
+        predictor = Predictor.from_run_dir(
+            run.path,
+            runtime=settings.runtime,
+            batch_size=settings.max_batch,
+            threads=settings.threads,
+            reporter=Reporter(),
+        )
         return cls(predictor, settings, weights_version(run.weights_path))
 
     def decode(self, uploads: list[Upload]) -> list[Image.Image]:
@@ -69,7 +76,7 @@ class ModelRuntime:
         self.batcher.stop()
 
 
-def describe(spec: ModelSpec, version: str) -> dict:
+def describe(spec: ModelSpec, version: str, runtime: str) -> dict:
     """GET /v1/model: what the model answers and how it wants its input."""
     pre = spec.preprocessing
     return {
@@ -84,6 +91,7 @@ def describe(spec: ModelSpec, version: str) -> dict:
             "resize_size": pre.resize_size,
         },
         "version": version,
+        "runtime": runtime,
         "imclass_version": __version__,
     }
 

@@ -21,8 +21,9 @@ class ServeSettings:
     """run_dir: the trained run served; max_request_bytes: a request's body (every image
     together, base64 included); max_images: images a request; max_batch and batch_window_s:
     how the batcher groups images of concurrent requests; timeout_s: how long a request's body
-    may take to arrive, and then its answer; threads: torch's threads in each server process
-    (None: torch's own choice); answer_while_loading: take connections while the model loads
+    may take to arrive, and then its answer; runtime: "auto", "onnx" or "torch", as for
+    `imclass predict` (inference/runtime.py); threads: the runtime's threads in each server
+    process (None: its own choice); answer_while_loading: take connections while the model loads
     (/readyz says 503 meanwhile), or only once it is loaded (several worker processes share
     one port: a loading one then leaves the connections to those ready)."""
 
@@ -32,5 +33,6 @@ class ServeSettings:
     max_batch: int = MAX_BATCH
     batch_window_s: float = BATCH_WINDOW_S
     timeout_s: float = TIMEOUT_S
+    runtime: str = "auto"
     threads: int | None = None
     answer_while_loading: bool = True
