@@ -8,7 +8,8 @@ Starts the real `imclass serve RUN_DIR` on 127.0.0.1 (a free port) and waits for
 in one run, so the ratios compare like with like:
 
 1. runtime batch: Predictor.predict_images on batches of --max-batch decoded photos, in this
-   process while the server idles: the images a second the service's batches could reach;
+   process while the server idles, with the runtime the server answers with (/v1/model): the
+   images a second the service's batches could reach;
 2. eager baseline: one client, each request sent when the last is answered, for --baseline-seconds;
 3. load: --clients concurrent clients (httpx, asyncio; one connection each) for --seconds, then
    on until --leak-requests requests have been answered, the server's RSS (psutil on its pid)
@@ -140,14 +141,17 @@ async def drive(server, photos, clients: int, seconds: float, total: int) -> tup
     return tally, time.monotonic() - started
 
 
-def runtime_batch_rate(run_dir: Path, photos: list[bytes], batch: int, seconds: float) -> float:
-    """Images a second of Predictor.predict_images on batches of decoded photos, in process."""
+def runtime_batch_rate(
+    run_dir: Path, runtime: str, photos: list[bytes], batch: int, seconds: float
+) -> float:
+    """Images a second of Predictor.predict_images on batches of decoded photos, in process,
+    with the runtime the server answers with."""
     from imclass.inference import Predictor
     from imclass.inference.answers import decode_for
     from imclass.inference.device import use_all_cores
 
     use_all_cores()  # as the server's one process does
-    predictor = Predictor.from_run_dir(run_dir, batch_size=batch)
+    predictor = Predictor.from_run_dir(run_dir, runtime=runtime, batch_size=batch)
     images = [decode_for(predictor.spec, photos[i % len(photos)], 1 << 30) for i in range(batch)]
     predictor.predict_images(images)  # warm-up
     done, started = 0, time.monotonic()
@@ -186,10 +190,12 @@ def main() -> None:
         model = httpx.get(f"{server.base}/v1/model").json()
         print(
             f"imclass serve {args.run_dir} ({model['architecture']}, {len(model['classes'])} "
-            f"classes, {model['preprocessing']['image_size']} px): ready after "
-            f"{server.ready_after:.1f} s; {os.cpu_count()} cores"
+            f"classes, {model['preprocessing']['image_size']} px, {model['runtime']}): ready "
+            f"after {server.ready_after:.1f} s; {os.cpu_count()} cores"
         )
-        batch_rate = runtime_batch_rate(args.run_dir, photos, args.max_batch, args.baseline_seconds)
+        batch_rate = runtime_batch_rate(
+            args.run_dir, model["runtime"], photos, args.max_batch, args.baseline_seconds
+        )
         print(f"runtime batch ({args.max_batch} images, in process): {batch_rate:.1f} img/s")
         eager, eager_s = asyncio.run(drive(server, photos, 1, args.baseline_seconds, 0))
         eager_rate = report("eager baseline (1 client, sequential)", eager, eager_s)
