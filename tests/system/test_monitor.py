@@ -190,3 +190,11 @@ def test_the_progress_text_is_short():
     }
     assert status_text({**sample, **many}) == "cpu 180% mem 3.1G 4 gpus 92% 160G"
     assert not math.isnan(gpus["gpu0_power_w"])
+
+
+def test_a_log_that_cannot_even_be_started_is_one_warning(tmp_path):
+    reporter = Reporter(quiet=True)
+    (tmp_path / "file").write_text("")
+    with monitored(reporter, tmp_path / "file" / "s.csv", every=0.01) as monitor:
+        assert monitor.running
+    assert reporter.warnings == 1 and isinstance(monitor.log_error, OSError)

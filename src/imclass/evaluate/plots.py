@@ -56,7 +56,13 @@ def system_usage(samples: list[dict]) -> bytes:
     minutes = (np.array([s["time"] for s in samples]) - samples[0]["time"]) / 60
     gpus = sorted({c.split("_")[0] for c in samples[0] if c.startswith("gpu")})
     panels = [
-        ("CPU % (all cores)", [("machine", "cpu_percent")]),
+        (
+            "CPU %",
+            [
+                ("machine, of all cores", "cpu_percent"),
+                ("imclass, of one core", "process_cpu_percent"),
+            ],
+        ),
         (
             "memory (GB)",
             [("machine", "memory_used_mb"), ("imclass", "process_memory_mb")]

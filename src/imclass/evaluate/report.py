@@ -58,7 +58,7 @@ def training_curves_html(history: list[dict]) -> str:
     return image_tag(plots.training_curves(history), "training curves")
 
 
-def system_usage_html(system: list[dict]) -> str:
+def system_usage_html(system: Sequence[dict]) -> str:
     start = system[0]["time"]
     minutes = (system[-1]["time"] - start) / 60
     caption = f"<p>{len(system)} samples over {minutes:.1f} minutes (system.csv).</p>"

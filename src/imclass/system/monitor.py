@@ -4,8 +4,8 @@ predicts: each sample goes to system.csv (system/log.py) and, compactly, into th
 
 The thread only reads counters (psutil, NVML): a sample took 16 ms of one core on a busy
 2-core machine, most of it finding this process's children, so one every 2 s costs under 1 %
-of a core. It never stops the work it watches: a log
-that cannot be written is given up with one warning at the end.
+of a core. It never stops the work it watches: a log that cannot be written is given up, with
+one warning at the end.
 """
 
 from __future__ import annotations
@@ -28,13 +28,18 @@ class Monitor:
     """Samples probes every `every` seconds on a daemon thread between start() and stop();
     stop() takes one last sample, so even a short job leaves a row."""
 
-    def __init__(self, probes, every: float = SAMPLE_EVERY, log: Path | None = None, keep=False):
+    def __init__(
+        self, probes, every: float = SAMPLE_EVERY, log: Path | None = None, keep: bool = False
+    ):
         """log: where to append the samples (None: only the progress bar shows them); keep:
         append to that file's rows when its columns are the same (a resumed run)."""
         self.probes, self.every = list(probes), every
         self.columns = tuple(column for probe in self.probes for column in probe.columns)
-        self.log = SystemLog(log, self.columns, keep=keep) if log is not None else None
-        self.log_error: OSError | None = None
+        self.log, self.log_error = None, None
+        try:
+            self.log = SystemLog(log, self.columns, keep=keep) if log is not None else None
+        except OSError as error:
+            self.log_error = error
         self.latest: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imclass-monitor", daemon=True)
