@@ -40,15 +40,22 @@ for row in epochs:
         f"finetune epoch {row['epoch']}: {row['images_per_s']:.1f} images/s, "
         f"{row['data_wait_fraction']:.1%} of step time waiting for data"
     )
-gpus = sorted({c[: -len("_util_percent")] for c in (samples or [{}])[0] if c.endswith("_util_percent")})
+columns = samples[0] if samples else {}
+gpus = sorted(c.removesuffix("_util_percent") for c in columns if c.endswith("_util_percent"))
+
+
+def readings(column):
+    return [s[column] for s in samples if not math.isnan(s.get(column, math.nan))] or [0.0]
+
+
 for gpu in gpus:
-    busy = [s[f"{gpu}_util_percent"] for s in samples if not math.isnan(s[f"{gpu}_util_percent"])]
-    memory = max(s.get(f"{gpu}_memory_used_mb", math.nan) for s in samples) / 1000
+    busy, memory = readings(f"{gpu}_util_percent"), max(readings(f"{gpu}_memory_used_mb")) / 1000
     print(
         f"{gpu}: utilisation mean {sum(busy) / len(busy):.0f}% max {max(busy):.0f}% "
         f"over {len(busy)} samples; memory up to {memory:.1f} GB"
     )
 if not gpus:
     cpu = [s["cpu_percent"] for s in samples]
-    print(f"no GPU columns in system.csv; machine CPU mean {sum(cpu) / len(cpu):.0f}% over {len(cpu)} samples")
+    mean = sum(cpu) / max(len(cpu), 1)
+    print(f"no GPU columns in system.csv; machine CPU mean {mean:.0f}% over {len(cpu)} samples")
 PY
