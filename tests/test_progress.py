@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from imclass.progress import Reporter
+import io
+
+from imclass.progress import LiteralConsole, Reporter
 
 
 def test_a_reporter_prints_warnings_and_lines_to_stderr(capsys):
@@ -23,3 +25,16 @@ def test_a_quiet_reporter_prints_nothing_but_still_counts_warnings(capsys):
         advance(2, "done")
     assert capsys.readouterr() == ("", "")
     assert reporter.warnings == 2 and reporter.live is False
+
+
+def test_a_bar_shows_the_aside_text_only_while_showing():
+    reporter = Reporter(live=True)
+    reporter.console = LiteralConsole(file=io.StringIO(), force_terminal=True, width=150)
+    with reporter.showing(lambda: "cpu 180% mem 3.1G"), reporter.task("train", 2) as advance:
+        advance(2, "loss 0.1")
+    with reporter.task("validate", 1) as advance:
+        advance(1)
+    shown = reporter.console.file.getvalue()
+    assert "cpu 180% mem 3.1G" in shown and "validate" in shown
+    assert shown.count("cpu 180%") == shown[: shown.index("validate")].count("cpu 180%")
+    assert reporter.aside is None

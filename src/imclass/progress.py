@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 
 class LiteralConsole(Console):
@@ -27,6 +35,17 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+class AsideColumn(ProgressColumn):
+    """A progress bar's column of text from a function, read at every refresh."""
+
+    def __init__(self, text: Callable[[], str]):
+        super().__init__()
+        self.text = text
+
+    def render(self, task) -> Text:
+        return Text(self.text(), style="dim")
+
+
 class Reporter:
     """Prints progress bars, epoch lines and warnings to stderr, or nothing when quiet; counts
     warnings either way (`warnings`), so a quiet caller can still tell that some were given."""
@@ -36,6 +55,17 @@ class Reporter:
         self.quiet = quiet
         self.live = (sys.stderr.isatty() if live is None else live) and not quiet
         self.warnings = 0
+        self.aside: Callable[[], str] | None = None  # see showing()
+
+    @contextmanager
+    def showing(self, aside: Callable[[], str]) -> Iterator[None]:
+        """Within the block, progress bars also show aside(), read at each refresh of the bar
+        (the machine's latest sample, system/monitor.py)."""
+        previous, self.aside = self.aside, aside
+        try:
+            yield
+        finally:
+            self.aside = previous
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator:
@@ -49,6 +79,7 @@ class Reporter:
             MofNCompleteColumn(),
             TextColumn("{task.fields[status]}", markup=False),
             TimeRemainingColumn(),
+            *([AsideColumn(self.aside)] if self.aside else []),
         )
         with Progress(*columns, console=self.console, transient=True) as progress:
             task_id = progress.add_task(description, total=total, status="")

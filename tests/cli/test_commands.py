@@ -76,6 +76,20 @@ def test_predict_on_a_trained_run_in_every_format(tmp_path):
     lines = (tmp_path / "p.csv").read_text().splitlines()
     assert as_csv.exit_code == 0 and lines[0] == "path,class_1,prob_1,class_2,prob_2,error"
     assert len(lines) == 9 and all(",blue," in line for line in lines[1:])
+    for samples in (tmp_path / "p.system.csv", tmp_path / "run" / "system.csv"):
+        header, *rows = samples.read_text().splitlines()
+        assert header.startswith("time,cpu_percent,process_cpu_percent,") and rows, samples
+    unwatched = invoke(
+        "predict",
+        tmp_path / "run",
+        data / "blue",
+        "--out",
+        tmp_path / "q.csv",
+        "--monitor-every",
+        "0",
+    )
+    assert unwatched.exit_code == 0 and (tmp_path / "q.csv").is_file()
+    assert not (tmp_path / "q.system.csv").exists()
     evaluated = invoke("evaluate", tmp_path / "run", data, "--out", tmp_path / "eval")
     assert evaluated.exit_code == 0, evaluated.exception or evaluated.stderr
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())

@@ -33,6 +33,15 @@ def test_figures_are_pngs_of_their_size_at_90_dpi():
     assert _size(plots.reliability_diagram(labels, probs, bins=5)) == (450, 450)
 
 
+def test_the_machine_s_plot_has_a_panel_per_kind_of_reading():
+    host = {"cpu_percent": 50.0, "memory_used_mb": 3e3, "process_memory_mb": 1e3}
+    samples = [{"time": 1.7e9 + 2 * i, **host} for i in range(5)]
+    assert _size(plots.system_usage(samples)) == (612, 288)  # CPU, memory
+    gpu = {"disk_read_mb_s": 4.0, "gpu0_util_percent": 97.0, "gpu0_memory_used_mb": 4e4}
+    samples = [{**sample, **gpu} for sample in samples]
+    assert _size(plots.system_usage(samples)) == (1224, 288)  # and disk, GPU
+
+
 def test_importing_and_drawing_leave_the_backend_and_pyplot_alone():
     script = (
         "import sys, matplotlib; matplotlib.use('svg'); "

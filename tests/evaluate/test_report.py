@@ -48,6 +48,21 @@ def test_report_is_one_self_contained_file_with_every_section(tmp_path):
     assert out.read_metrics() == metrics and metrics["n_images"] == 12
 
 
+def test_a_run_with_system_csv_gets_a_plot_of_the_machine(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=2)
+    paths = sorted(data.glob("*/*.png"))
+    labels = np.array([["blue", "red"].index(p.parent.name) for p in paths])
+    probs = np.eye(2)[labels] * 0.8 + 0.1
+    host = {"cpu_percent": 50.0, "memory_used_mb": 3e3, "process_memory_mb": 1e3}
+    system = [{"time": 1.7e9 + 30 * i, **host} for i in range(5)]
+    out = RunDirectory(tmp_path / "out")
+    write_evaluation(out, "t", labels, probs, paths, ["blue", "red"], [], system=system)
+    text = out.report_path.read_text()
+    assert 'id="system"' in text and "5 samples over 2.0 minutes" in text
+    write_evaluation(out, "t", labels, probs, paths, ["blue", "red"], [])
+    assert 'id="system"' not in out.report_path.read_text()
+
+
 def test_both_reports_summarise_with_one_table_of_figures():
     from imclass.evaluate.html_parts import figures_table
 

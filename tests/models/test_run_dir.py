@@ -2,6 +2,7 @@
 
 import ast
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ NAMES = {
     "predictions.csv",
     "report.html",
     "checkpoint.safetensors",
+    "system.csv",
     "model.onnx",
     "model.int8.onnx",
     "model.torchscript.pt",
@@ -159,6 +161,7 @@ def test_history_round_trip_with_numbers_as_numbers(tmp_path):
             lr=1e-4,
             seconds=1.5,
             images_per_s=40.0,
+            data_wait_fraction=0.03,
             note="not a column",
         )
     rows = directory.read_history()
@@ -168,6 +171,30 @@ def test_history_round_trip_with_numbers_as_numbers(tmp_path):
     again = History(directory)
     again.load()
     assert again.rows == rows
+
+
+def test_a_history_from_before_data_wait_was_measured_reads_it_as_nan(tmp_path):
+    directory = RunDirectory(tmp_path)
+    directory.history_path.write_text(
+        "phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,lr,seconds,images_per_s\n"
+        "finetune,1,0.5,0.8,0.4,0.9,0.0001,10,20\n"
+    )
+    (row,) = directory.read_history()
+    assert row["images_per_s"] == 20.0 and math.isnan(row["data_wait_fraction"])
+    history = History(directory)
+    history.load()
+    history.add(**{**row, "epoch": 2, "data_wait_fraction": 0.25})  # a resumed old run
+    assert [r["data_wait_fraction"] for r in directory.read_history()][1] == 0.25
+
+
+def test_the_machine_s_samples_are_read_from_system_csv(tmp_path):
+    directory = RunDirectory(tmp_path)
+    assert directory.read_system() == []
+    directory.system_path.write_text("time,cpu_percent\n1700000000.0,42.5\n")
+    assert directory.read_system() == [{"time": 1700000000.0, "cpu_percent": 42.5}]
+    assert run_dir.system_log_beside(tmp_path / "out" / "preds.csv") == (
+        tmp_path / "out" / "preds.system.csv"
+    )
 
 
 def test_metrics_round_trip(tmp_path):

@@ -3,10 +3,12 @@
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,6 +76,34 @@ def test_history_has_both_phases(trained):
     lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
     assert [line.split(",")[0] for line in lines[1:]] == ["probe", "finetune", "average"]
+
+
+def test_the_machine_is_sampled_into_system_csv_with_its_documented_columns(trained):
+    _, result = trained
+    with (result.run_dir / "system.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    host = ["cpu_percent", "process_cpu_percent", "memory_used_mb", "memory_total_mb"]
+    host += ["process_memory_mb"]
+    assert list(rows[0])[:6] == ["time", *host]
+    gpu = r"gpu\d+_(util_percent|memory_used_mb|memory_total_mb|temperature_c|power_w)"
+    others = [c for c in list(rows[0])[6:] if c != "disk_read_mb_s" and not re.fullmatch(gpu, c)]
+    assert others == []
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in ["time", *host, "disk_read_mb_s", "gpuN_power_w"])
+    assert len(rows) >= 1  # the last sample is taken when training ends
+    for row in rows:
+        assert float(row["time"]) > 1.6e9  # Unix time
+        assert 0 <= float(row["cpu_percent"]) <= 100 and float(row["process_cpu_percent"]) >= 0
+        assert 0 < float(row["process_memory_mb"]) < float(row["memory_total_mb"])
+        assert 0 < float(row["memory_used_mb"]) < float(row["memory_total_mb"])
+    assert 'id="system"' in (result.run_dir / "report.html").read_text()
+
+
+def test_the_history_records_each_epoch_s_wait_for_data(trained):
+    _, result = trained
+    rows = {r["phase"]: r for r in csv.DictReader((result.run_dir / "history.csv").open())}
+    assert 0 <= float(rows["finetune"]["data_wait_fraction"]) < 1
+    assert float(rows["probe"]["data_wait_fraction"]) == 0  # on cached features: no loading
 
 
 def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_path):

@@ -49,6 +49,17 @@ runtime_option = click.option(
 )
 
 
+monitor_option = click.option(
+    "--monitor-every",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="sample CPU, memory, disk and GPUs this often into system.csv and the progress bar; "
+    "0: never",
+)
+
+
 def data_options(function):
     """--multilabel, --label-delimiter, --skip-missing, --root: how label files are read."""
     options = [

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from imclass.cli.common import (
     PATH,
+    monitor_option,
     overwrite_option,
     run_inputs,
     runtime_option,
@@ -38,23 +39,32 @@ from imclass.progress import LiteralConsole
 @click.option("--out", type=PATH, help="write to FILE instead of stdout")
 @overwrite_option
 @runtime_option
-def predict(args, imagenet, model, top_k, fmt, out, overwrite, runtime):
+@monitor_option
+def predict(args, imagenet, model, top_k, fmt, out, overwrite, runtime, monitor_every):
     """Predict: `imclass predict RUN_DIR PATH...`, `imclass predict MODEL.onnx PATH...` (a file
-    `imclass export` wrote) or `imclass predict --imagenet IMAGE...`."""
+    `imclass export` wrote) or `imclass predict --imagenet IMAGE...`. With --out, samples of
+    the machine go beside the file (preds.csv: preds.system.csv)."""
     use_all_cores()
     from imclass.inference import above_thresholds, expand_paths
     from imclass.inference import top_k as rank
+    from imclass.models.run_dir import system_log_beside
     from imclass.progress import Reporter
+    from imclass.system import monitored
 
     if not imagenet and len(args) < 2:
         raise click.UsageError("give RUN_DIR (or MODEL.onnx) and at least one image file or folder")
     inputs = args if imagenet else args[1:]
+    system = None
     if out is not None:
         read_from = [*inputs, *([] if imagenet else _model_inputs(args[0]))]
         check_output(out, read_from, overwrite=overwrite)
+        if monitor_every:
+            system = check_output(system_log_beside(out), read_from, overwrite=overwrite)
     paths = expand_paths(list(inputs))  # before the model: a mistyped path costs no export
     predictor = _predictor(None if imagenet else args[0], model, runtime)
-    result = predictor.probabilities(paths, Reporter())
+    reporter = Reporter()
+    with monitored(reporter, system, every=monitor_every):
+        result = predictor.probabilities(paths, reporter)
     spec = predictor.spec
     read = result.probs[result.readable]
     ranked_rows = (

@@ -9,6 +9,7 @@ from imclass.cli.common import (
     check_run_dir,
     data_options,
     label_options,
+    monitor_option,
     print_result,
     train_options,
     use_all_cores,
@@ -27,9 +28,10 @@ from imclass.cli.common import (
     help="YAML of training settings (flat, or a run's config.yaml; a sweep's best_config.yaml); "
     "options given here win over it",
 )
+@monitor_option
 @train_options
 @data_options
-def train(data, out, resume, overwrite, config_file, **settings):
+def train(data, out, resume, overwrite, config_file, monitor_every, **settings):
     """Fine-tune a pretrained backbone on DATA (a folder per class, pre-split, or label file)."""
     use_all_cores()
     from imclass.train.config import TrainConfig
@@ -39,13 +41,15 @@ def train(data, out, resume, overwrite, config_file, **settings):
     if resume and config_file:
         raise click.UsageError("--resume continues with the run's own settings; drop --config")
     if resume:
-        result = resume_run(resume)
+        result = resume_run(resume, monitor_every=monitor_every)
     elif data is None:
         raise click.UsageError("DATA is required (or --resume RUN_DIR)")
     else:
         settings = _with_file_settings(settings, config_file)
         out = check_run_dir(out or default_run_dir(data), [data], overwrite)
-        result = train_run(data, TrainConfig(**settings), out, options=options)
+        result = train_run(
+            data, TrainConfig(**settings), out, options=options, monitor_every=monitor_every
+        )
     print_result(result)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,11 +58,14 @@ def write_evaluation(
     history: list[dict],
     thresholds=None,
     temperature: float = 1.0,
+    *,
+    system: Sequence[dict] = (),
 ) -> dict:
     """Compute the metrics and write them, the predictions and the report into out.
 
     Single-label: labels (N,) ints. Multi-label: labels (N, C) 0/1 and thresholds per class.
-    probs are calibrated by temperature; the calibration error without it is reported too."""
+    probs are calibrated by temperature; the calibration error without it is reported too.
+    system: the training's samples of the machine (system.csv), plotted when there are any."""
     if thresholds is not None:
         metrics = multilabel_metrics(labels, probs, classes, thresholds)
     else:
@@ -73,7 +77,7 @@ def write_evaluation(
         )
     out.write_metrics(metrics)
     write_predictions(out, labels, probs, paths, classes, thresholds)
-    write_report(out.report_path, title, metrics, labels, probs, paths, history)
+    write_report(out.report_path, title, metrics, labels, probs, paths, history, system)
     return metrics
 
 
@@ -123,6 +127,7 @@ def evaluate_run(
         run.read_history(),
         thresholds,
         spec.temperature,
+        system=run.read_system(),
     )
 
 

@@ -50,6 +50,45 @@ def training_curves(history: list[dict]) -> bytes:
     return png_bytes(figure)
 
 
+def system_usage(samples: list[dict]) -> bytes:
+    """system.csv over time: the machine's CPU, memory, disk reads and each GPU's utilisation,
+    one panel each (the disk and GPU panels only when the file has those columns)."""
+    minutes = (np.array([s["time"] for s in samples]) - samples[0]["time"]) / 60
+    gpus = sorted({c.split("_")[0] for c in samples[0] if c.startswith("gpu")})
+    panels = [
+        (
+            "CPU %",
+            [
+                ("machine, of all cores", "cpu_percent"),
+                ("imclass, of one core", "process_cpu_percent"),
+            ],
+        ),
+        (
+            "memory (GB)",
+            [("machine", "memory_used_mb"), ("imclass", "process_memory_mb")]
+            + [(f"{gpu}", f"{gpu}_memory_used_mb") for gpu in gpus],
+        ),
+    ]
+    if "disk_read_mb_s" in samples[0]:
+        panels.append(("disk reads (MB/s)", [("machine", "disk_read_mb_s")]))
+    if gpus:
+        panels.append(("GPU utilisation %", [(gpu, f"{gpu}_util_percent") for gpu in gpus]))
+    figure = new_figure((3.4 * len(panels), 3.2))
+    for ax, (name, lines) in zip(
+        np.atleast_1d(figure.subplots(1, len(panels))), panels, strict=True
+    ):
+        for label, column in lines:
+            scale = 1e-3 if column.endswith("_mb") else 1.0  # MB -> GB
+            values = [s.get(column, float("nan")) * scale for s in samples]
+            ax.plot(minutes, values, label=label)
+        ax.set_xlabel("minutes")
+        ax.set_ylabel(name)
+        ax.set_ylim(bottom=0)
+        if len(lines) > 1:
+            ax.legend(fontsize="small")
+    return png_bytes(figure)
+
+
 def confusion_matrix(matrix, classes) -> bytes:
     matrix = np.asarray(matrix)
     size = max(4.0, 0.5 * len(classes) + 2)

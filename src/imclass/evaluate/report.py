@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,24 @@ def training_curves_html(history: list[dict]) -> str:
     return image_tag(plots.training_curves(history), "training curves")
 
 
-def build_report(title: str, metrics: dict, labels, probs, paths, history: list[dict]) -> str:
-    """The HTML text; sections have stable ids so tools and tests can find them."""
+def system_usage_html(system: Sequence[dict]) -> str:
+    start = system[0]["time"]
+    minutes = (system[-1]["time"] - start) / 60
+    caption = f"<p>{len(system)} samples over {minutes:.1f} minutes (system.csv).</p>"
+    return caption + image_tag(plots.system_usage(system), "CPU, memory and GPU use over time")
+
+
+def build_report(
+    title: str,
+    metrics: dict,
+    labels,
+    probs,
+    paths,
+    history: list[dict],
+    system: Sequence[dict] = (),
+) -> str:
+    """The HTML text; sections have stable ids so tools and tests can find them. system: the
+    machine's samples while training (system.csv); a section of their plot when there are."""
     labels, probs = np.asarray(labels), np.asarray(probs)
     if metrics.get("multilabel"):
         from imclass.evaluate.multilabel_report import multilabel_sections
@@ -67,6 +84,8 @@ def build_report(title: str, metrics: dict, labels, probs, paths, history: list[
     else:
         sections = _single_label_sections(metrics, labels, probs, paths)
     sections.insert(1, ("training-curves", "Training curves", training_curves_html(history)))
+    if system:
+        sections.insert(2, ("system", "The machine while training", system_usage_html(system)))
     return page(title, sections)
 
 
@@ -97,7 +116,14 @@ def _single_label_sections(metrics: dict, labels, probs, paths) -> list[tuple[st
 
 
 def write_report(
-    path: Path, title: str, metrics: dict, labels, probs, paths, history: list[dict]
+    path: Path,
+    title: str,
+    metrics: dict,
+    labels,
+    probs,
+    paths,
+    history: list[dict],
+    system: Sequence[dict] = (),
 ) -> Path:
-    write_text(path, build_report(title, metrics, labels, probs, paths, history))
+    write_text(path, build_report(title, metrics, labels, probs, paths, history, system))
     return path

@@ -28,6 +28,7 @@ from imclass.data.transforms import Preprocessing
 from imclass.errors import RunDirError
 from imclass.files import atomic_path, read_json, write_json, write_text
 from imclass.models.heads import build_model
+from imclass.system.log import read_system_log
 
 WEIGHTS_FILE = "model.safetensors"
 SPEC_FILE = "model.json"
@@ -37,6 +38,7 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 REPORT_FILE = "report.html"
 CHECKPOINT_FILE = "checkpoint.safetensors"  # while training; removed once the run has finished
+SYSTEM_FILE = "system.csv"  # the machine while training (system/log.py: format, writer, reader)
 # `imclass export` (inference/export.py writes them; predict's ONNX runtime reads model.onnx)
 ONNX_FILE = "model.onnx"
 QUANTIZED_ONNX_FILE = "model.int8.onnx"  # never model.onnx: the runtime wants the exact model
@@ -52,6 +54,7 @@ HISTORY_COLUMNS = (
     "lr",
     "seconds",
     "images_per_s",
+    "data_wait_fraction",  # of the epoch's time, spent waiting for the loader's next batch
 )
 
 
@@ -182,6 +185,7 @@ class RunDirectory:
     predictions_path = _file(PREDICTIONS_FILE)
     report_path = _file(REPORT_FILE)  # the HTML itself is built by evaluate/report.py
     checkpoint_path = _file(CHECKPOINT_FILE)
+    system_path = _file(SYSTEM_FILE)
     onnx_path = _file(ONNX_FILE)
     quantized_onnx_path = _file(QUANTIZED_ONNX_FILE)
     torchscript_path = _file(TORCHSCRIPT_FILE)
@@ -271,7 +275,8 @@ class RunDirectory:
         write_text(self.history_path, buffer.getvalue())
 
     def read_history(self) -> list[dict]:
-        """The history's rows with numbers as numbers; [] when there is none."""
+        """The history's rows with numbers as numbers; [] when there is none. A column an
+        older imclass did not write (data_wait_fraction) reads as NaN."""
         if not self.history_path.is_file():
             return []
         with self.history_path.open(newline="", encoding="utf-8") as handle:
@@ -279,10 +284,14 @@ class RunDirectory:
         return [
             {
                 k: (v if k == "phase" else int(v) if k == "epoch" else float(v))
-                for k, v in row.items()
+                for k, v in {**dict.fromkeys(HISTORY_COLUMNS, "nan"), **row}.items()
             }
             for row in rows
         ]
+
+    def read_system(self) -> list[dict[str, float]]:
+        """system.csv's samples (system/log.py); [] for a run without one."""
+        return read_system_log(self.system_path)
 
     def write_metrics(self, metrics: dict) -> None:
         write_json(self.metrics_path, metrics)
@@ -355,6 +364,13 @@ class RunDirectory:
 
     def remove_checkpoint(self) -> None:
         self.checkpoint_path.unlink(missing_ok=True)
+
+
+def system_log_beside(output: Path | str) -> Path:
+    """Where predict's samples of the machine go when it writes to a file: beside it, named
+    after it (predictions.csv -> predictions.system.csv), so shards never share one."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.{SYSTEM_FILE}")
 
 
 def _predictions(header: list[str], rows: list[list[str]]) -> Predictions:

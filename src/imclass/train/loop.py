@@ -35,6 +35,11 @@ class EpochStats:
     def images_per_s(self) -> float:
         return self.images / max(self.seconds, 1e-9)
 
+    @property
+    def data_wait_fraction(self) -> float:
+        """Of the epoch's time, the part spent waiting for data; NaN for an epoch of no time."""
+        return self.data_wait / self.seconds if self.seconds > 0 else float("nan")
+
 
 def train_keeping_batchnorm_statistics(model: nn.Module) -> None:
     """Train mode, except BatchNorm keeps its ImageNet running statistics.

@@ -20,6 +20,7 @@ from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
 from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
+from imclass.system.monitor import SAMPLE_EVERY, monitored
 from imclass.train.config import TrainConfig
 from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer
@@ -44,27 +45,36 @@ def train_run(
     run_dir: Path | str | None = None,
     reporter: Reporter | None = None,
     options: LabelOptions | None = None,
+    *,
+    monitor_every: float = SAMPLE_EVERY,
 ) -> RunResult:
-    """Train on DATA with config into run_dir; returns the validation metrics."""
+    """Train on DATA with config into run_dir; returns the validation metrics. The machine is
+    sampled every monitor_every seconds into the run's system.csv (0: not at all)."""
     reporter = reporter or Reporter()
     options = options or LabelOptions()
     run_dir = Path(run_dir) if run_dir else default_run_dir(data)
     trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
     _write_config(Path(data).resolve(), trainer, options)
     start = time.perf_counter()
-    with _interruptible(run_dir):
+    system = trainer.directory.system_path
+    with _interruptible(run_dir), monitored(reporter, system, every=monitor_every):
         trainer.fit()
         metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
 
 
-def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResult:
-    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet)."""
+def resume_run(
+    run_dir: Path | str, reporter: Reporter | None = None, *, monitor_every: float = SAMPLE_EVERY
+) -> RunResult:
+    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet);
+    system.csv goes on where it stopped (afresh if this machine has other columns)."""
     run_dir = Path(run_dir)
     data, config, options = read_config(run_dir)
-    trainer = _make_trainer(data, config, run_dir, reporter or Reporter(), options)
+    reporter = reporter or Reporter()
+    trainer = _make_trainer(data, config, run_dir, reporter, options)
     start = time.perf_counter()
-    with _interruptible(run_dir):
+    system = trainer.directory.system_path
+    with _interruptible(run_dir), monitored(reporter, system, every=monitor_every, keep=True):
         if trainer.directory.has_checkpoint():
             trainer.resume()
         else:
@@ -162,6 +172,7 @@ def _validate(trainer: Trainer) -> dict:
         trainer.history.rows,
         thresholds,
         temperature,
+        system=trainer.directory.read_system(),
     )
 
 

@@ -24,8 +24,9 @@ import torch
 
 from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.data.decode_cache import DecodeCache
-from imclass.data.loader import make_loader
+from imclass.data.loader import default_workers, make_loader
 from imclass.data.transforms import train_transform
+from imclass.data.workers import cpu_cores
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
 from imclass.inference.decisions import probabilities
@@ -36,6 +37,7 @@ from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
 from imclass.train.calibration import fit_temperature
+from imclass.train.data_wait import data_wait_warning
 from imclass.train.loop import EpochStats, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
 from imclass.train.resolve import Resolved
@@ -116,6 +118,7 @@ class Trainer:
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
         # phase 2's starting weights, for the weight-space average at its end (wise_alpha)
         self.finetune_start: dict[str, torch.Tensor] | None = None
+        self.warned_of_data_wait = False  # the warning is given once per run
 
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
         pre = self.spec.preprocessing
@@ -289,6 +292,7 @@ class Trainer:
                     advance=advance,
                 )
             self._record_failures(usable, failures)  # its indices are positions in usable
+            self._warn_of_data_wait(stats, f"finetune epoch {epoch + 1}")
             valid = self._validate(valid_loader)
             improved = self._end_epoch(
                 self._phase("finetune"),
@@ -378,6 +382,22 @@ class Trainer:
         )
         return out
 
+    def _warn_of_data_wait(self, stats: EpochStats, epoch: str) -> None:
+        """Once per run: the first epoch that waited long for images says why and what helps."""
+        if self.warned_of_data_wait:
+            return
+        workers = default_workers() if self.config.workers is None else self.config.workers
+        text = data_wait_warning(
+            stats.data_wait_fraction,
+            epoch,
+            cache=self.decode is not None,
+            workers=workers,
+            cores=cpu_cores(),
+        )
+        if text:
+            self.reporter.warn(text)
+            self.warned_of_data_wait = True
+
     def _record_failures(self, images: ImageSet, failures: list[tuple[int, str]]) -> None:
         for index, reason in failures:
             path = str(images.paths[index])
@@ -405,6 +425,7 @@ class Trainer:
             lr=lr,
             seconds=stats.seconds,
             images_per_s=stats.images_per_s,
+            data_wait_fraction=stats.data_wait_fraction,
         )
         improved = self.best.beaten_by(valid_acc, valid_loss)
         best_acc, best_loss = (
