@@ -18,7 +18,10 @@ def photos(request, red_blue_run, tmp_path):
     return folder
 
 
-@pytest.mark.parametrize("photos", ["generated", "hymenoptera"], indirect=True)
+# hymenoptera's 153 photos, scored twice: ~25 s on a busy 2-core machine
+@pytest.mark.parametrize(
+    "photos", ["generated", pytest.param("hymenoptera", marks=pytest.mark.slow)], indirect=True
+)
 def test_three_shards_merged_equal_one_run_row_for_row(red_blue_run, photos, tmp_path):
     whole = invoke("predict", red_blue_run, photos, "--runtime", "torch", "--format", "csv")
     assert whole.exit_code == 0, whole.stderr
