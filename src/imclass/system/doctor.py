@@ -97,14 +97,10 @@ def examine_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> Cpu:
         text = cpuinfo.read_text(encoding="utf-8", errors="replace")
     except OSError:
         text = ""
-    fields = [tuple(part.strip() for part in line.split(":", 1)) for line in text.splitlines()]
-    fields = [f for f in fields if len(f) == 2]
-    first = {}
-    for key, value in fields:
-        first.setdefault(key, value)
+    processors = [_fields(block) for block in text.split("\n\n") if block.strip()]
+    first = processors[0] if processors else {}
     flags = set((first.get("flags") or first.get("Features") or "").split())
-    ids = [value for key, value in fields if key in ("physical id", "core id")]
-    cores = set(zip(ids[::2], ids[1::2], strict=False)) if ids else set()
+    cores = {(p.get("physical id"), p["core id"]) for p in processors if "core id" in p}
     return Cpu(
         first.get("model name") or platform.processor() or platform.machine(),
         os.cpu_count() or 1,
@@ -113,6 +109,12 @@ def examine_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> Cpu:
         tuple(name for name in INSTRUCTION_SETS if name in flags),
         round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     )
+
+
+def _fields(block: str) -> dict[str, str]:
+    """One processor's 'key : value' lines."""
+    pairs = (line.split(":", 1) for line in block.splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def _nvml_driver() -> str | None:
