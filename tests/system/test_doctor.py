@@ -38,7 +38,8 @@ def test_cpu_model_cores_and_instruction_sets_from_cpuinfo(tmp_path):
 
 
 def speed(decode: float, model: float, device: str = "cuda:0") -> Throughput:
-    return Throughput(decode, 16, 2, "tf_efficientnet_lite0", 224, device, model, 4)
+    runtime = "onnx" if device == "cpu" else "torch"
+    return Throughput(decode, 16, 2, "tf_efficientnet_lite0", 224, True, runtime, device, model, 32)
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,8 @@ import click
 
 from imclass.cli.common import PATH, stdout, use_all_cores
 
+RUNTIME_NAMES = {"onnx": "ONNX Runtime", "torch": "eager PyTorch"}
+
 
 @click.command()
 @click.argument("data", required=False, type=PATH)
@@ -18,14 +20,30 @@ from imclass.cli.common import PATH, stdout, use_all_cores
     help="the backbone whose speed DATA's decoding is measured against [default: the default]",
 )
 @click.option("--image-size", type=click.IntRange(16, 2048), help="its input size [its default]")
-def doctor(data, as_json, model, image_size):
+@click.option(
+    "--flip-tta/--no-flip-tta",
+    default=True,
+    show_default=True,
+    help="time it scoring each image and its mirror image, as trained models do by default",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["auto", "onnx", "torch"]),
+    default="auto",
+    show_default=True,
+    help="time it as predict --runtime runs it: onnx: ONNX Runtime on an export made once and "
+    "cached; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made",
+)
+def doctor(data, as_json, model, image_size, flip_tta, runtime):
     """Devices, versions, offline weights and the model hub; for DATA, its storage, its images
     above 4 MP and whether decoding or the model sets the pace (measured in a few seconds)."""
     from imclass.models import DEFAULT_MODEL
-    from imclass.system.doctor import examine_data, examine_machine, report
+    from imclass.progress import Reporter
+    from imclass.system.doctor import Timing, examine_data, examine_machine, report
 
     use_all_cores()
-    checked = None if data is None else examine_data(data, model or DEFAULT_MODEL, image_size)
+    timing = Timing(model or DEFAULT_MODEL, image_size, flip_tta, runtime)
+    checked = None if data is None else examine_data(data, timing, Reporter())
     found = report(examine_machine(), checked)
     if as_json:
         click.echo(json.dumps(found, indent=2))
@@ -76,15 +94,22 @@ def _data_lines(data: dict) -> list[tuple[str, str]]:
         f"{speed['decode_images_per_s']:.1f} images/s ({speed['decoded']} sampled, "
         f"{speed['decode_threads']} threads, as predict decodes for {speed['image_size']} px)"
     )
-    model = (
-        f"{speed['model_images_per_s']:.1f} images/s ({speed['model']} at "
-        f"{speed['image_size']} px, forward pass on {speed['device']}, batch {speed['batch']})"
-    )
     return [
         ("data", f"{data['path']}: {sizes['images']} images, {sizes['large']} above 4 MP{read}"),
         ("storage", Storage(**data["storage"]).describe()),
         ("decoding", decoding),
-        ("model", model),
+        ("model", _model_line(speed)),
         ("ratio", f"{data['ratio']:.2f} (decoding's time per image over the model's)"),
         ("verdict", data["advice"]),
     ]
+
+
+def _model_line(speed: dict) -> str:
+    runtime = RUNTIME_NAMES[speed["runtime"]]
+    if speed["fallback"]:
+        runtime += f", not ONNX Runtime ({speed['fallback']})"
+    flip = ", flip TTA" if speed["flip_tta"] else ""
+    return (
+        f"{speed['model_images_per_s']:.1f} images/s ({speed['model']} at {speed['image_size']} "
+        f"px{flip}, {runtime} on {speed['device']}, batch {speed['batch']})"
+    )

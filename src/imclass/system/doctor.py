@@ -15,6 +15,7 @@ from imclass.data.images import expand_paths
 from imclass.data.workers import cpu_cores
 from imclass.errors import DataError
 from imclass.models import offline_weights
+from imclass.progress import Reporter
 from imclass.system.storage import Storage, storage_of
 from imclass.system.throughput import ImageSizes, Throughput, decode_rate, image_sizes, model_rate
 
@@ -142,32 +143,45 @@ def _gpus() -> tuple[Gpu, ...]:
     return tuple(found)
 
 
-def examine_data(folder: Path, model_name: str, image_size: int | None) -> DataCheck:
+@dataclass(frozen=True)
+class Timing:
+    """Which model doctor measures decoding against, and how predict would run it."""
+
+    model: str
+    image_size: int | None = None  # None: the model's default size
+    flip_tta: bool = True  # as training's default recipe writes model.json
+    runtime: str = "auto"  # inference/runtime.py's choices
+
+
+def examine_data(folder: Path, timing: Timing, reporter: Reporter | None = None) -> DataCheck:
     """Storage, large images and decode-against-model speed of a folder of images."""
     if not folder.is_dir():
         what = "not a folder" if folder.exists() else "no such folder"
         raise DataError(f"{folder}: {what}; give the folder of images to examine")
     paths = expand_paths([folder])
     sizes = image_sizes(paths)
-    throughput = measure(paths, model_name, image_size)
+    throughput = measure(paths, timing, reporter)
     storage = storage_of(folder)
     return DataCheck(str(folder), storage, sizes, throughput, advice(throughput, sizes, storage))
 
 
-def measure(paths: list[Path], model_name: str, image_size: int | None) -> Throughput:
-    from imclass.inference.device import pick_device
+def measure(paths: list[Path], timing: Timing, reporter: Reporter | None = None) -> Throughput:
     from imclass.models import default_image_size
-    from imclass.models.backbones import create_backbone, default_preprocessing
+    from imclass.models.backbones import default_preprocessing
+    from imclass.system.timed_model import load_timed_model, timing_spec
 
-    pre = default_preprocessing(model_name)
-    pre = pre.at_size(image_size or default_image_size(model_name, pre.image_size))
-    decoded_per_s, decoded, threads = decode_rate(paths, pre)
-    device = pick_device("auto")
-    model = create_backbone(model_name, pretrained=False)  # speed does not need the weights
-    model_per_s, batch = model_rate(model, pre.image_size, device)
-    return Throughput(
-        decoded_per_s, decoded, threads, model_name, pre.image_size, str(device), model_per_s, batch
+    pre = default_preprocessing(timing.model)
+    pre = pre.at_size(timing.image_size or default_image_size(timing.model, pre.image_size))
+    timed = load_timed_model(
+        timing_spec(timing.model, pre, timing.flip_tta), timing.runtime, reporter
     )
+    decoded_per_s, decoded, threads = decode_rate(paths, pre)
+    model_per_s, batch = model_rate(timed.backend)
+    device = getattr(timed.backend, "device", "cpu")  # ONNX Runtime runs on the CPU
+    return Throughput(
+        decoded_per_s, decoded, threads, timing.model, pre.image_size, timing.flip_tta,
+        timed.backend.runtime, str(device), model_per_s, batch, timed.fallback,
+    )  # fmt: skip
 
 
 def advice(throughput: Throughput, sizes: ImageSizes, storage: Storage) -> str:

@@ -2,12 +2,12 @@
 measured on a small sample in a few seconds; and which of the two sets the pace.
 
 Decoding is timed as predict and evaluate decode (data/images.py's load_rgb at reduced JPEG
-scale for the model's size, then resize and crop), in one thread per core; the model as imclass
-runs inference (inference/batches.py: channels_last, a few images at a time on the CPU, autocast
-on a GPU) on a batch of random pixels, since speed does not depend on the weights. The ratio is
-decoding's time per image over the model's: above 1, the model waits for images (decode-bound).
-On a GPU the two run side by side, so the slower sets the pace; on the CPU they share the cores,
-so the ratio is also decoding's share of the work against the model's.
+scale for the model's size, then resize and crop), in one thread per core; the model as predict
+scores (system/timed_model.py: ONNX Runtime on the CPU, eager PyTorch on a GPU, flip TTA as
+model.json has it) on batches of random pixels, since speed does not depend on the weights. The
+ratio is decoding's time per image over the model's: above 1, the model waits for images
+(decode-bound). On a GPU the two run side by side, so the slower sets the pace; on the CPU they
+share the cores, so the ratio is also decoding's share of the work against the model's.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import torch
 from imclass.data.images import UnreadableImage, load_rgb, open_image
 from imclass.data.transforms import Preprocessing, pixel_transform
 from imclass.data.workers import cpu_cores, parallel_map
-from imclass.inference.batches import forward_pieces
-from imclass.inference.device import pieces, prepare
+from imclass.inference.backends import OnnxBackend, TorchBackend
+from imclass.inference.device import pieces
+from imclass.inference.predictor import DEFAULT_BATCH
 
 LARGE_PIXELS = 4_000_000  # above it, `imclass downsize` (4 MP by default) shrinks an image
 SIZE_SAMPLE = 1000  # image headers read to count the large ones (all of a smaller folder)
@@ -51,9 +52,12 @@ class Throughput:
     decode_threads: int
     model: str
     image_size: int
+    flip_tta: bool  # each image scored twice, as itself and mirrored
+    runtime: str  # "onnx" (ONNX Runtime) or "torch" (eager PyTorch)
     device: str
     model_images_per_s: float
     batch: int
+    fallback: str | None = None  # why eager PyTorch stands in for ONNX Runtime on the CPU
 
     @property
     def ratio(self) -> float:
@@ -106,21 +110,19 @@ def _decode(path: Path, transform, min_size: int) -> None:
         transform(load_rgb(path, min_size=min_size))
 
 
-@torch.inference_mode()
-def model_rate(model: torch.nn.Module, image_size: int, device: torch.device) -> tuple[float, int]:
-    """(images/s, batch) of the model's forward pass on random pixels, as imclass runs it."""
-    model = prepare(model.eval(), device)
-    # a GPU batch, or on the CPU the few images imclass runs through the network at once
-    inputs = torch.rand(64, 3, image_size, image_size)
-    inputs = inputs[: pieces(inputs, device)]
-    _forward(model, inputs, device)  # warm-up
+def model_rate(backend: TorchBackend | OnnxBackend) -> tuple[float, int]:
+    """(images/s, batch) of the backend scoring random pixels, in batches as predict sends them:
+    DEFAULT_BATCH, or on the CPU under eager PyTorch the few images it runs at once (predict's
+    batch goes through in such pieces, at the same rate)."""
+    size = backend.spec.preprocessing.image_size
+    generator = torch.Generator().manual_seed(0)
+    pixels = torch.randint(0, 256, (DEFAULT_BATCH, 3, size, size), generator=generator)
+    pixels = pixels.to(torch.uint8)
+    if isinstance(backend, TorchBackend) and backend.device.type == "cpu":
+        pixels = pixels[: pieces(pixels, backend.device)]
+    backend.probabilities(pixels[:2])  # warm-up: first-call allocations
     images, start = 0, time.perf_counter()
     while images == 0 or time.perf_counter() - start < MODEL_SECONDS:
-        _forward(model, inputs, device)
-        images += len(inputs)
-    return images / (time.perf_counter() - start), len(inputs)
-
-
-def _forward(model, inputs: torch.Tensor, device: torch.device) -> None:
-    for out in forward_pieces(model, inputs, device):
-        out.float().cpu()  # waits for the GPU
+        backend.probabilities(pixels)
+        images += len(pixels)
+    return images / (time.perf_counter() - start), len(pixels)
