@@ -1,9 +1,13 @@
-"""files.py: the one cache-key policy both caches (hashes, decoded images) use."""
+"""files.py: the one cache-key policy both caches (hashes, decoded images) use; an atomic
+write that cannot make its folder is one OutputError naming the target."""
 
 import os
 
+import pytest
+
 from imclass.data.decode_cache import DecodeCache
-from imclass.files import cache_key
+from imclass.errors import OutputError
+from imclass.files import cache_key, write_text
 
 
 def test_a_cache_key_is_the_absolute_path_and_a_link_is_its_own_entry(tmp_path, monkeypatch):
@@ -40,3 +44,10 @@ def test_a_cache_entry_changes_with_the_file_and_the_variant(tmp_path):
     assert DecodeCache(64, tmp_path / "cache").entry(photo) == first  # the decode cache's rule
     photo.write_bytes(b"edited, longer")
     assert cache_entry(tmp_path / "cache", photo, 64) != first
+
+
+def test_a_folder_that_cannot_be_made_is_an_output_error_naming_the_target(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "cache" / "out.txt"
+    with pytest.raises(OutputError, match=f"^{target}: cannot write there "):
+        write_text(target, "text")

@@ -12,6 +12,8 @@
      │                    TorchScript) that is corrupt, foreign or made for another run
      ├── NotFittedError   an ImageClassifier used before fit() or load()
      ├── StorageError     a sweep's study database that cannot be opened or reached
+     ├── ShardError       prediction shards that cannot be merged: missing, given twice, or
+     │                    scored by another model, list or settings
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
 The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
@@ -71,6 +73,11 @@ class NotFittedError(ImclassError, AttributeError):
 
 class StorageError(ImclassError):
     """A sweep's study database (an SQLite file, a PostgreSQL server) that cannot be opened."""
+
+
+class ShardError(ImclassError):
+    """Prediction shards that do not make one whole: one missing or given twice, or scored by
+    another model, on another file list or with other settings."""
 
 
 class TrainingInterrupted(ImclassError):

@@ -100,10 +100,10 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces target in one rename, with the
     permissions an ordinary open() would give (mkstemp's are 0600 whatever the umask)."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # A name may use all 255 bytes a folder entry allows; the temporary one keeps 64 of them.
     stem = os.fsdecode(os.fsencode(target.name)[:64])
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{stem}.", suffix=".tmp")
     except OSError as error:  # named after the target, not the temporary name nobody asked for
         raise OutputError(f"{target}: cannot write there ({error.strerror or error})") from None

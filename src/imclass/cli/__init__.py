@@ -11,6 +11,7 @@ from imclass.cli import (
     compare,
     data,
     demo,
+    doctor,
     evaluate,
     export,
     hard_negatives,
@@ -40,6 +41,7 @@ from imclass.cli.group import ImclassGroup
         sweep.sweep,
         compare.compare,
         export.export,
+        doctor.doctor,
     ],
 )
 @click.version_option(package_name="imclass")

@@ -36,35 +36,105 @@ from imclass.progress import LiteralConsole
     default="table",
     show_default=True,
 )
-@click.option("--out", type=PATH, help="write to FILE instead of stdout")
+@click.option("--out", type=PATH, help="write to FILE instead of stdout (--shard: a folder)")
 @overwrite_option
 @runtime_option
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="score only block I (from 0) of N of the file list, into "
+    "OUT/predictions.shard-I-of-N.json [default under torchrun: RANK/WORLD_SIZE]",
+)
+@click.option(
+    "--merge", is_flag=True, help="ARGS are shard files or folders of them: join them into one"
+)
 @monitor_option
-def predict(args, imagenet, model, top_k, fmt, out, overwrite, runtime, monitor_every):
+@click.pass_context
+def predict(
+    ctx, args, imagenet, model, top_k, fmt, out, overwrite, runtime, shard, merge, monitor_every
+):
     """Predict: `imclass predict RUN_DIR PATH...`, `imclass predict MODEL.onnx PATH...` (a file
-    `imclass export` wrote) or `imclass predict --imagenet IMAGE...`. With --out, samples of
-    the machine go beside the file (preds.csv: preds.system.csv)."""
+    `imclass export` wrote) or `imclass predict --imagenet IMAGE...`; `--shard I/N` scores one
+    block of the files, `imclass predict --merge SHARDS...` joins the blocks. With --out,
+    samples of the machine go beside the file (preds.csv: preds.system.csv; a shard's beside
+    its shard file)."""
+    if merge:
+        _refuse_given(
+            ctx, ("imagenet", "model", "top_k", "runtime", "shard", "monitor_every"), "--merge"
+        )
+        return _merge(list(args), fmt, out, overwrite)
+    from imclass.inference.shards import parse_shard, shard_from_environment
+
     use_all_cores()
-    from imclass.inference import above_thresholds, expand_paths
-    from imclass.inference import top_k as rank
-    from imclass.models.run_dir import system_log_beside
+    shard = parse_shard(shard) if shard else shard_from_environment()
+    if shard is not None:
+        _refuse_given(ctx, ("fmt",), "--shard")
+        if out is None:
+            raise click.UsageError("--shard writes its file into a folder: give it with --out")
+    if not imagenet and len(args) < 2:
+        raise click.UsageError("give RUN_DIR (or MODEL.onnx) and at least one image file or folder")
+    source, inputs = (None, args) if imagenet else (args[0], args[1:])
+    system = None
+    if out is not None:
+        read_from = [*inputs, *([] if imagenet else _model_inputs(source))]
+        _check_out(out, read_from, overwrite, shard)
+        if monitor_every:
+            system = _system_log(out, shard, read_from, overwrite)
+    from imclass.inference import expand_paths
     from imclass.progress import Reporter
     from imclass.system import monitored
 
-    if not imagenet and len(args) < 2:
-        raise click.UsageError("give RUN_DIR (or MODEL.onnx) and at least one image file or folder")
-    inputs = args if imagenet else args[1:]
-    system = None
-    if out is not None:
-        read_from = [*inputs, *([] if imagenet else _model_inputs(args[0]))]
-        check_output(out, read_from, overwrite=overwrite)
-        if monitor_every:
-            system = check_output(system_log_beside(out), read_from, overwrite=overwrite)
     paths = expand_paths(list(inputs))  # before the model: a mistyped path costs no export
-    predictor = _predictor(None if imagenet else args[0], model, runtime)
+    scored = paths if shard is None else [paths[i] for i in shard.block(len(paths))]
+    predictor = _predictor(source, model, runtime)
     reporter = Reporter()
     with monitored(reporter, system, every=monitor_every):
-        result = predictor.probabilities(paths, reporter)
+        rows = _rows(predictor, scored, top_k, reporter)
+    if shard is None:
+        _emit(_render(rows, fmt, predictor.spec.multilabel), out, table=fmt == "table")
+        return
+    written = _write_shard(out, shard, paths, rows, predictor, (source, model, top_k))
+    click.echo(f"wrote {written} ({len(rows)} of {len(paths)} files)", err=True)
+
+
+def _refuse_given(ctx, names: tuple[str, ...], mode: str) -> None:
+    """A usage error for an option given on the command line that mode does not use."""
+    from click.core import ParameterSource
+
+    for param in ctx.command.params:
+        if (
+            param.name in names
+            and ctx.get_parameter_source(param.name) == ParameterSource.COMMANDLINE
+        ):
+            raise click.UsageError(f"{param.opts[0]} does not apply to {mode}")
+
+
+def _check_out(out, read_from: list, overwrite: bool, shard) -> None:
+    if shard is None:
+        check_output(out, read_from, overwrite=overwrite)
+    else:
+        check_output(out, read_from, overwrite=overwrite, kind="folder", writes=[shard.file_name])
+
+
+def _system_log(out, shard, read_from: list, overwrite: bool):
+    """Where the samples of the machine go: beside the output file, or the shard's file."""
+    from pathlib import Path
+
+    from imclass.models.run_dir import system_log_beside
+
+    beside = out if shard is None else Path(out) / shard.file_name
+    return check_output(system_log_beside(beside), read_from, overwrite=overwrite)
+
+
+def _rows(predictor, paths: list, top_k: int, reporter) -> list:
+    """(path, [(class, probability), ...], error) per path, in order: the k most probable
+    classes, or (multi-label) those above their thresholds; an unreadable file's reason."""
+    from imclass.inference import above_thresholds
+    from imclass.inference import top_k as rank
+
+    if not paths:
+        return []
+    result = predictor.probabilities(paths, reporter)
     spec = predictor.spec
     read = result.probs[result.readable]
     ranked_rows = (
@@ -76,8 +146,48 @@ def predict(args, imagenet, model, top_k, fmt, out, overwrite, runtime, monitor_
         row: (ranked, "") for row, ranked in zip(result.readable.tolist(), ranked_rows, strict=True)
     }
     outcome.update({row: ([], reason) for row, reason in result.failures})
-    rows = [(str(path), *outcome[row]) for row, path in enumerate(paths)]
-    _emit(_render(rows, fmt, spec.multilabel), out, table=fmt == "table")
+    return [(str(path), *outcome[row]) for row, path in enumerate(paths)]
+
+
+def _write_shard(out, shard, paths: list, rows: list, predictor, source) -> object:
+    """The shard's file, with what the merge checks: its place, the list, model and settings."""
+    from imclass.inference.shards import ShardResult, list_digest, model_identity, write_shard
+
+    model, imagenet_model, top_k = source
+    settings = {
+        "runtime": predictor.runtime,
+        "top_k": top_k,
+        "multilabel": predictor.spec.multilabel,
+    }
+    identity = model_identity(
+        predictor.spec.to_json(), _weights_digest(model, imagenet_model, predictor)
+    )
+    result = ShardResult(shard, len(paths), list_digest(paths), identity, settings, tuple(rows))
+    return write_shard(out, result)
+
+
+def _weights_digest(model, imagenet_model: str | None, predictor) -> str:
+    """The weights' sha256: the run's model.safetensors (that an export records too), or the
+    pretrained backbone's name for --imagenet."""
+    from imclass.models.backbones import DEFAULT_MODEL
+    from imclass.models.run_dir import RunDirectory
+
+    if model is None:
+        return f"pretrained {imagenet_model or DEFAULT_MODEL}"
+    if model.is_file():
+        return predictor.backend.description.weights_sha256
+    return RunDirectory(model).weights_digest()
+
+
+def _merge(inputs: list, fmt: str, out, overwrite: bool) -> None:
+    """Join shard files (or the folders holding them) into one output, as one run writes it."""
+    from imclass.inference.shards import merge_shards, shard_files
+
+    files = shard_files(inputs)
+    if out is not None:
+        check_output(out, files, overwrite=overwrite)
+    rows, first = merge_shards(files)
+    _emit(_render(rows, fmt, first.settings["multilabel"]), out, table=fmt == "table")
 
 
 def _model_inputs(model) -> list:
@@ -86,7 +196,8 @@ def _model_inputs(model) -> list:
 
 
 def _predictor(model, imagenet_model: str | None, runtime: str):
-    """The Predictor of a run directory, of an exported ONNX file, or (model None) ImageNet's."""
+    """The Predictor of a run directory, of an exported ONNX file, or (model None) ImageNet's.
+    Under torchrun each process takes its own GPU (LOCAL_RANK), when there are GPUs."""
     from imclass.inference import Predictor, imagenet_predictor
     from imclass.models.backbones import DEFAULT_MODEL
     from imclass.progress import Reporter
@@ -94,12 +205,27 @@ def _predictor(model, imagenet_model: str | None, runtime: str):
     if model is None:
         if runtime == "onnx":
             raise click.UsageError("--imagenet scores with PyTorch; --runtime onnx needs a run")
-        return imagenet_predictor(imagenet_model or DEFAULT_MODEL)
+        return imagenet_predictor(imagenet_model or DEFAULT_MODEL, device=_local_device())
     if model.is_file():
         if runtime == "torch":
             raise click.UsageError(f"{model} is an exported file: it runs with --runtime onnx")
         return Predictor.from_onnx(model)
-    return Predictor.from_run_dir(model, runtime=runtime, reporter=Reporter())
+    return Predictor.from_run_dir(
+        model, runtime=runtime, device=_local_device(), reporter=Reporter()
+    )
+
+
+def _local_device() -> str:
+    """cuda:LOCAL_RANK under torchrun (or any launcher that sets it) on a machine with GPUs;
+    else 'auto', the one GPU or the CPU."""
+    import os
+
+    import torch
+
+    local_rank = os.environ.get("LOCAL_RANK", "")
+    if local_rank.isdigit() and torch.cuda.is_available():
+        return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
+    return "auto"
 
 
 def _render(rows, fmt, multilabel: bool = False):

@@ -153,16 +153,18 @@ def _write_and_check(
         with torch.inference_mode():
             exported = loaded(images.pixels)[1].numpy()
     else:
-        _write_onnx(whole, description, path, settings)
+        write_onnx(whole, description, path, settings)
         if settings.quantize:
             _quantize(path, settings.quantize, images)
         exported = OnnxBackend(path).probabilities(images.pixels)
     return compare(images, eager, exported, whole.spec)
 
 
-def _write_onnx(
+def write_onnx(
     whole: EndToEndModel, description: ExportDescription, path: Path, settings: ExportSettings
 ) -> None:
+    """The model as one ONNX file at path, described inside it, without a parity check (export_run
+    checks; doctor times an untrained model, whose answers nobody reads)."""
     size = whole.spec.preprocessing.image_size
     # a batch of 2 to trace: torch.export takes a dimension of 1 for a constant
     example = torch.zeros((2 if settings.dynamic_batch else 1, 3, size, size), dtype=torch.uint8)

@@ -29,6 +29,8 @@ from imclass.progress import Reporter
 
 __all__ = ["Predictor", "Probabilities", "above_thresholds", "expand_paths", "top_k"]
 
+DEFAULT_BATCH = 32  # images a backend scores in one call
+
 
 class Probabilities(NamedTuple):
     """A Predictor's answer, row i for the i-th path asked about."""
@@ -51,7 +53,7 @@ class Predictor:
         spec: ModelSpec,
         *,
         device: str = "auto",
-        batch_size: int = 32,
+        batch_size: int = DEFAULT_BATCH,
         workers: int | None = None,
     ):
         if isinstance(model, nn.Module):

@@ -116,21 +116,29 @@ def cached_hub_weights(name: str) -> Path | None:
 @lru_cache(maxsize=1)
 def hub_is_offline() -> bool:
     """True when HF_HUB_OFFLINE is set or the hub does not answer within 3 seconds."""
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        return True
+    return hub_offline_by_setting() or not hub_answers(timeout=3.0)
+
+
+def hub_offline_by_setting() -> bool:
+    """HF_HUB_OFFLINE is set: the hub is never asked."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def hub_answers(timeout: float) -> bool:
+    """Whether huggingface.co accepts a connection within timeout seconds."""
     reachable = threading.Event()
 
     def probe() -> None:
         try:
-            socket.create_connection(("huggingface.co", 443), timeout=3).close()
+            socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
             reachable.set()
         except OSError:
             pass
 
     thread = threading.Thread(target=probe, daemon=True)
     thread.start()
-    thread.join(timeout=3.5)  # name resolution has no timeout of its own
-    return not reachable.is_set()
+    thread.join(timeout=timeout + 0.5)  # name resolution has no timeout of its own
+    return reachable.is_set()
 
 
 def usable_offline(name: str) -> bool:
