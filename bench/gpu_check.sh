@@ -30,10 +30,11 @@ import math
 import sys
 
 from imclass.models.run_dir import RunDirectory
+from imclass.system.log import read_system_log
 
 run = RunDirectory(sys.argv[1])
 epochs = [row for row in run.read_history() if row["phase"] == "finetune"]
-samples = run.read_system()
+samples = read_system_log(run.system_path)
 print(f"== {run.path}")
 for row in epochs:
     print(

@@ -16,6 +16,7 @@ from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import CLASS_ATTENTION, build_model
 from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, RunDirectory
+from imclass.system.log import read_system_log
 
 PACKAGE = Path(imclass.__file__).parent
 OWNER = "models/run_dir.py"
@@ -189,9 +190,9 @@ def test_a_history_from_before_data_wait_was_measured_reads_it_as_nan(tmp_path):
 
 def test_the_machine_s_samples_are_read_from_system_csv(tmp_path):
     directory = RunDirectory(tmp_path)
-    assert directory.read_system() == []
+    assert read_system_log(directory.system_path) == []
     directory.system_path.write_text("time,cpu_percent\n1700000000.0,42.5\n")
-    assert directory.read_system() == [{"time": 1700000000.0, "cpu_percent": 42.5}]
+    assert read_system_log(directory.system_path) == [{"time": 1700000000.0, "cpu_percent": 42.5}]
     assert run_dir.system_log_beside(tmp_path / "out" / "preds.csv") == (
         tmp_path / "out" / "preds.system.csv"
     )

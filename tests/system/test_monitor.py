@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from imclass.errors import OutputError
 from imclass.progress import Reporter
 from imclass.system.log import read_system_log
 from imclass.system.monitor import Monitor, monitored, status_text
@@ -197,4 +198,4 @@ def test_a_log_that_cannot_even_be_started_is_one_warning(tmp_path):
     (tmp_path / "file").write_text("")
     with monitored(reporter, tmp_path / "file" / "s.csv", every=0.01) as monitor:
         assert monitor.running
-    assert reporter.warnings == 1 and isinstance(monitor.log_error, OSError)
+    assert reporter.warnings == 1 and isinstance(monitor.log_error, OSError | OutputError)

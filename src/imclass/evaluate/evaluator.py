@@ -27,6 +27,7 @@ from imclass.inference.decisions import decide
 from imclass.inference.predictor import Predictor
 from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
+from imclass.system.log import read_system_log
 
 
 def write_predictions(out: RunDirectory, labels, probs, paths, classes, thresholds=None) -> None:
@@ -127,7 +128,7 @@ def evaluate_run(
         run.read_history(),
         thresholds,
         spec.temperature,
-        system=run.read_system(),
+        system=read_system_log(run.system_path),
     )
 
 

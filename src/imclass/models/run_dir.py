@@ -28,7 +28,6 @@ from imclass.data.transforms import Preprocessing
 from imclass.errors import RunDirError
 from imclass.files import atomic_path, read_json, write_json, write_text
 from imclass.models.heads import build_model
-from imclass.system.log import read_system_log
 
 WEIGHTS_FILE = "model.safetensors"
 SPEC_FILE = "model.json"
@@ -288,10 +287,6 @@ class RunDirectory:
             }
             for row in rows
         ]
-
-    def read_system(self) -> list[dict[str, float]]:
-        """system.csv's samples (system/log.py); [] for a run without one."""
-        return read_system_log(self.system_path)
 
     def write_metrics(self, metrics: dict) -> None:
         write_json(self.metrics_path, metrics)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from imclass.errors import OutputError
 from imclass.progress import Reporter
 from imclass.system.log import TIME, SystemLog
 from imclass.system.probes import GpuProbe, HostProbe
@@ -38,7 +39,7 @@ class Monitor:
         self.log, self.log_error = None, None
         try:
             self.log = SystemLog(log, self.columns, keep=keep) if log is not None else None
-        except OSError as error:
+        except (OSError, OutputError) as error:  # OutputError: a folder it cannot make
             self.log_error = error
         self.latest: dict[str, float] = {}
         self._stop = threading.Event()

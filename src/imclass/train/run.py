@@ -20,6 +20,7 @@ from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
 from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
+from imclass.system.log import read_system_log
 from imclass.system.monitor import SAMPLE_EVERY, monitored
 from imclass.train.config import TrainConfig
 from imclass.train.resolve import resolve
@@ -172,7 +173,7 @@ def _validate(trainer: Trainer) -> dict:
         trainer.history.rows,
         thresholds,
         temperature,
-        system=trainer.directory.read_system(),
+        system=read_system_log(trainer.directory.system_path),
     )
 
 
