@@ -2,6 +2,7 @@
 
 The run directory's files (model, resolved config, history, validation figures, and the
 checkpoint while training) are named, written and read by models/run_dir.py's RunDirectory.
+Under torchrun every process runs this; rank 0 alone reads and writes the run directory.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from imclass.evaluate.multilabel import tune_thresholds
 from imclass.models.run_dir import RunDirectory
 from imclass.progress import Reporter
 from imclass.train.config import TrainConfig
+from imclass.train.distributed import World
 from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer
 
@@ -44,13 +46,17 @@ def train_run(
     run_dir: Path | str | None = None,
     reporter: Reporter | None = None,
     options: LabelOptions | None = None,
+    world: World | None = None,
 ) -> RunResult:
-    """Train on DATA with config into run_dir; returns the validation metrics."""
-    reporter = reporter or Reporter()
+    """Train on DATA with config into run_dir; returns the validation metrics (world: this
+    process's place under torchrun; the other processes' metrics are {})."""
+    world = world or World()
+    reporter = _reporter(reporter, world)
     options = options or LabelOptions()
-    run_dir = Path(run_dir) if run_dir else default_run_dir(data)
-    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
-    _write_config(Path(data).resolve(), trainer, options)
+    run_dir = Path(run_dir) if run_dir else world.from_main(lambda: default_run_dir(data))
+    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options, world)
+    if world.is_main:
+        _write_config(Path(data).resolve(), trainer, options)
     start = time.perf_counter()
     with _interruptible(run_dir):
         trainer.fit()
@@ -58,20 +64,23 @@ def train_run(
     return _finish(trainer, metrics, time.perf_counter() - start)
 
 
-def resume_run(run_dir: Path | str, reporter: Reporter | None = None) -> RunResult:
-    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet)."""
-    run_dir = Path(run_dir)
-    data, config, options = read_config(run_dir)
-    trainer = _make_trainer(data, config, run_dir, reporter or Reporter(), options)
+def resume_run(
+    run_dir: Path | str, reporter: Reporter | None = None, world: World | None = None
+) -> RunResult:
+    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet),
+    in as many processes as world says, whatever the number it was started with."""
+    run_dir, world = Path(run_dir), world or World()
+    data, config, options = world.from_main(lambda: read_config(run_dir))
+    trainer = _make_trainer(data, config, run_dir, _reporter(reporter, world), options, world)
     start = time.perf_counter()
     with _interruptible(run_dir):
-        if trainer.directory.has_checkpoint():
+        if world.from_main(trainer.directory.has_checkpoint):
             trainer.resume()
         else:
             trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
             trainer.fit()
         if trainer.state.refit:  # the first pass already wrote the validation figures
-            metrics = trainer.directory.read_metrics()
+            metrics = trainer.directory.read_metrics() if world.is_main else {}
         else:
             metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
@@ -88,8 +97,18 @@ def _interruptible(run_dir: Path) -> Iterator[None]:
         ) from None
 
 
+def _reporter(reporter: Reporter | None, world: World) -> Reporter:
+    """Rank 0 prints; the other processes hold the same figures and stay quiet."""
+    return (reporter or Reporter()) if world.is_main else Reporter(quiet=True)
+
+
 def _make_trainer(
-    data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter, options: LabelOptions
+    data: Path,
+    config: TrainConfig,
+    run_dir: Path,
+    reporter: Reporter,
+    options: LabelOptions,
+    world: World,
 ) -> Trainer:
     source = open_data(data, options)
     for note in source.notes:
@@ -100,8 +119,10 @@ def _make_trainer(
         f"{source.name}: {kind}{len(source.classes)} classes, {len(train_set)} train / "
         f"{len(valid_set)} validation images"
     )
-    resolved = resolve(config, source, train_set, valid_set)
-    return Trainer(resolved, source, run_dir, train_set, valid_set, reporter)
+    resolved = resolve(config, source, train_set, valid_set, world)
+    if world.distributed:
+        reporter.line(world.describe(config.batch_size, config.lr))
+    return Trainer(resolved, source, run_dir, train_set, valid_set, reporter, world)
 
 
 def _write_config(data: Path, trainer: Trainer, options: LabelOptions) -> None:
@@ -135,7 +156,7 @@ def _validate_and_refit(trainer: Trainer) -> dict:
     """Temperature, thresholds and validation figures from the first pass; then, with refit,
     the second pass on train + valid, which keeps them (validation images cannot judge a
     model trained on them)."""
-    metrics = _validate(trainer)
+    metrics = _validate(trainer) if trainer.world.is_main else {}
     if trainer.config.refit and len(trainer.valid_set):
         trainer.start_refit()
         trainer.fit()
@@ -166,7 +187,8 @@ def _validate(trainer: Trainer) -> dict:
 
 
 def _finish(trainer: Trainer, metrics: dict, seconds: float) -> RunResult:
-    trainer.directory.remove_checkpoint()
+    if trainer.world.is_main:
+        trainer.directory.remove_checkpoint()
     bad = len(trainer.state.bad_files)
     if bad:
         trainer.reporter.line(f"{bad} unreadable image(s) skipped")
