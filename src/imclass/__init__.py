@@ -4,6 +4,7 @@ from imclass._version import __version__
 from imclass.errors import (
     ConfigError,
     DataError,
+    DistributedError,
     ExportError,
     ImclassError,
     ModelError,
@@ -19,6 +20,7 @@ from imclass.errors import (
 __all__ = [
     "ConfigError",
     "DataError",
+    "DistributedError",
     "ExportError",
     "ImageClassifier",
     "ImclassError",

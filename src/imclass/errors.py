@@ -12,6 +12,8 @@
      │                    TorchScript) that is corrupt, foreign or made for another run
      ├── NotFittedError   an ImageClassifier used before fit() or load()
      ├── StorageError     a sweep's study database that cannot be opened or reached
+     ├── DistributedError  a training process under torchrun that lost the others (one of them
+     │                    died or stopped answering); the run directory stays resumable
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
 The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
@@ -71,6 +73,11 @@ class NotFittedError(ImclassError, AttributeError):
 
 class StorageError(ImclassError):
     """A sweep's study database (an SQLite file, a PostgreSQL server) that cannot be opened."""
+
+
+class DistributedError(ImclassError):
+    """A collective between torchrun's training processes failed: another process died, or
+    none answered within IMCLASS_DIST_TIMEOUT seconds; says how to resume."""
 
 
 class TrainingInterrupted(ImclassError):

@@ -232,7 +232,8 @@ def test_killing_one_worker_fails_the_run_with_a_resumable_checkpoint(tmp_path):
             launcher.communicate()
     print(f"torchrun ended {time.monotonic() - killed_at:.1f} s after the kill")
     assert launcher.returncode != 0, output
-    assert "Signal 9 (SIGKILL)" in output and f"imclass train --resume {run}" in output
+    assert "Signal 9 (SIGKILL)" in output, output
+    assert f"imclass train --resume {run}" in output, output
     done_before = checkpointed_epochs(run)
     assert 1 <= done_before < 8
     resumed = subprocess.run(

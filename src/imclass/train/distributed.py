@@ -102,7 +102,8 @@ class World:
 
     def batches_per_epoch(self, images: int, batch_size: int) -> int:
         """Optimizer steps in an epoch: every process takes as many (DistributedSampler pads)."""
-        return -(-(-(-images // self.size)) // self.batch_per_process(batch_size))
+        per_process = -(-images // self.size)
+        return -(-per_process // self.batch_per_process(batch_size))
 
     def share(self, images: ImageSet) -> ImageSet:
         """This process's images: every size-th, from its rank on (gather puts them back)."""

@@ -11,7 +11,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from imclass.errors import DataError
-
 from imclass.inference.batches import Outputs
 from imclass.inference.device import autocast, pieces, to_device
 from imclass.train.schedule import LrSchedule

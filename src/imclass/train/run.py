@@ -7,16 +7,19 @@ Under torchrun every process runs this; rank 0 alone reads and writes the run di
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from imclass._version import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
-from imclass.errors import RunDirError, TrainingInterrupted
+from imclass.errors import DistributedError, RunDirError, TrainingInterrupted
 from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
 from imclass.models.run_dir import RunDirectory
@@ -58,7 +61,7 @@ def train_run(
     if world.is_main:
         _write_config(Path(data).resolve(), trainer, options)
     start = time.perf_counter()
-    with _interruptible(run_dir):
+    with _interruptible(run_dir, world):
         trainer.fit()
         metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
@@ -73,7 +76,7 @@ def resume_run(
     data, config, options = world.from_main(lambda: read_config(run_dir))
     trainer = _make_trainer(data, config, run_dir, _reporter(reporter, world), options, world)
     start = time.perf_counter()
-    with _interruptible(run_dir):
+    with _interruptible(run_dir, world):
         if world.from_main(trainer.directory.has_checkpoint):
             trainer.resume()
         else:
@@ -87,19 +90,33 @@ def resume_run(
 
 
 @contextmanager
-def _interruptible(run_dir: Path) -> Iterator[None]:
+def _interruptible(run_dir: Path, world: World) -> Iterator[None]:
+    resume = f"continue with: imclass train --resume {run_dir}"
     try:
         yield
     except KeyboardInterrupt:
         raise TrainingInterrupted(
-            f"interrupted; the best model so far is in {run_dir}; "
-            f"continue with: imclass train --resume {run_dir}"
+            f"interrupted; the best model so far is in {run_dir}; {resume}"
+        ) from None
+    except RuntimeError as error:  # gloo reports a lost peer as a plain RuntimeError
+        if not world.distributed or isinstance(error, torch.OutOfMemoryError):
+            raise
+        raise DistributedError(
+            f"training process {world.rank} lost the others ({_first_line(error)}); torchrun "
+            f"names the one that failed first; the last finished epoch is saved in {run_dir}; "
+            f"{resume}"
         ) from None
 
 
 def _reporter(reporter: Reporter | None, world: World) -> Reporter:
     """Rank 0 prints; the other processes hold the same figures and stay quiet."""
     return (reporter or Reporter()) if world.is_main else Reporter(quiet=True)
+
+
+def _first_line(error: Exception) -> str:
+    """The error's first line without gloo's [source-file:line] prefix."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return re.sub(r"^\[[^\]]*\]\s*", "", lines[0])
 
 
 def _make_trainer(
