@@ -205,13 +205,13 @@ def rank_process(launcher: subprocess.Popen, rank: int, timeout: float = 120):
     raise AssertionError(f"no process of rank {rank} in {timeout} s")
 
 
-@pytest.mark.slow  # a 2-process training killed after one epoch, then resumed: ~1 min
+@pytest.mark.slow  # a 2-process training killed after one epoch, then resumed: ~1-3 min
 def test_killing_one_worker_fails_the_run_with_a_resumable_checkpoint(tmp_path):
     data = make_image_folder(tmp_path / "data", ("red", "green", "blue"), per_class=16, size=64)
     run = tmp_path / "run"
     settings = ["--image-size=64", "--epochs=8", "--batch-size=8", "--workers=0", "--out", run]
-    launcher = subprocess.Popen(
-        torchrun(2, *train_command(data, *settings)),
+    launcher = subprocess.Popen(  # --nproc: this process becomes torchrun (--standalone)
+        [sys.executable, *train_command(data, *settings, "--nproc", "2")],
         env=environment(IMCLASS_DIST_TIMEOUT="60"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -114,9 +114,9 @@ def _reporter(reporter: Reporter | None, world: World) -> Reporter:
 
 
 def _first_line(error: Exception) -> str:
-    """The error's first line without gloo's [source-file:line] prefix."""
+    """The error's first sentence without gloo's [source-file:line] prefix."""
     lines = str(error).strip().splitlines() or [type(error).__name__]
-    return re.sub(r"^\[[^\]]*\]\s*", "", lines[0])
+    return re.sub(r"^\[[^\]]*\]\s*", "", lines[0]).split(". ")[0].rstrip(".")
 
 
 def _make_trainer(
