@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -127,8 +128,6 @@ def test_two_processes_gather_every_row_in_order(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     rows = sorted(line for line in done.stdout.splitlines() if line.startswith("["))
-    import json
-
     for rank, line in enumerate(rows):
         values, indices, labels, failures, named = json.loads(line)[1:]
         assert values == [[0.0, 0], [10.0, 1], [30.0, 3], [40.0, 4]], rank
