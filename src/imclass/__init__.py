@@ -4,6 +4,7 @@ from imclass._version import __version__
 from imclass.errors import (
     ConfigError,
     DataError,
+    DistributedError,
     ExportError,
     ImclassError,
     ModelError,
@@ -20,6 +21,7 @@ from imclass.errors import (
 __all__ = [
     "ConfigError",
     "DataError",
+    "DistributedError",
     "ExportError",
     "ImageClassifier",
     "ImclassError",

@@ -14,6 +14,8 @@
      ├── StorageError     a sweep's study database that cannot be opened or reached
      ├── ShardError       prediction shards that cannot be merged: missing, given twice, or
      │                    scored by another model, list or settings
+     ├── DistributedError  a training process under torchrun that lost the others (one of them
+     │                    died or stopped answering); the run directory stays resumable
      └── TrainingInterrupted  Ctrl-C or kill during training; the run directory stays usable
 
 The CLI maps each to a one-line message and a non-zero exit; none is a traceback.
@@ -78,6 +80,11 @@ class StorageError(ImclassError):
 class ShardError(ImclassError):
     """Prediction shards that do not make one whole: one missing or given twice, or scored by
     another model, on another file list or with other settings."""
+
+
+class DistributedError(ImclassError):
+    """A collective between torchrun's training processes failed: another process died, or
+    none answered within IMCLASS_DIST_TIMEOUT seconds; says how to resume."""
 
 
 class TrainingInterrupted(ImclassError):

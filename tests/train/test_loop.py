@@ -84,10 +84,23 @@ def test_a_batch_in_pieces_updates_the_weights_as_the_whole_batch_would():
 def test_a_batch_of_one_is_skipped_but_still_takes_its_step_of_the_schedule():
     model = tiny_network()
     start = copy.deepcopy(model.state_dict())
-    lone = Batch(torch.randn(1, 3, 64, 64), torch.tensor([1]), torch.tensor([7]), [(8, "cut")])
+    lone = Batch(torch.randn(1, 3, 64, 64), torch.tensor([1]), torch.tensor([7]), [])
 
     stats, failures, advanced, schedule = one_epoch(model, [lone])
 
     assert all(torch.equal(model.state_dict()[k], v) for k, v in start.items())
     assert (stats.images, stats.loss, stats.accuracy) == (0, 0.0, 0.0)
-    assert (failures, advanced, schedule.step) == ([(8, "cut")], [2], 1)
+    assert (failures, advanced, schedule.step) == ([], [1], 1)
+
+
+def test_a_batch_of_two_with_one_unreadable_still_steps():
+    """A batch is counted with its unreadable files: as large in every torchrun process, which
+    must all step together."""
+    model = tiny_network()
+    start = copy.deepcopy(model.state_dict())
+    half = Batch(torch.randn(1, 3, 64, 64), torch.tensor([1]), torch.tensor([7]), [(8, "cut")])
+
+    stats, failures, advanced, schedule = one_epoch(model, [half])
+
+    assert (model[0].weight - start["0.weight"]).abs().max() > 1e-3
+    assert (stats.images, failures, advanced, schedule.step) == (1, [(8, "cut")], [2], 1)

@@ -80,9 +80,10 @@ def quiet_worker(worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def default_workers() -> int:
-    """Decoding workers beside training: one per core beyond the first, at most 8."""
-    return min(8, cpu_cores() - 1)
+def default_workers(cores: int | None = None) -> int:
+    """Decoding workers beside training: one per core beyond the first, at most 8 (cores: the
+    ones this process may use; default: all)."""
+    return min(8, (cores or cpu_cores()) - 1)
 
 
 def threaded_batches(
@@ -110,13 +111,15 @@ def make_loader(
     batch_size: int,
     shuffle: bool = False,
     seed: int = 0,
+    sampler=None,
     workers: int | None = None,
     decode_size: int | None = None,
     decode=None,
     num_labels: int | None = None,
 ) -> DataLoader:
     """A DataLoader of Batch objects; decode(path) -> RGB image (default: load_rgb, with
-    JPEG draft decoding to decode_size); shuffling is reproducible from seed.
+    JPEG draft decoding to decode_size); shuffling is reproducible from seed. A sampler (one
+    process's share under torchrun) replaces the loader's own order.
 
     The workers stay forked processes, PyTorch's default: a forkserver costs 5 s to start and
     0.3 s more per epoch (a loader is made per epoch), spawn 8-15 s per epoch (measured on 2 busy
@@ -129,7 +132,8 @@ def make_loader(
             images, transform, decode or partial(load_rgb, min_size=decode_size), num_labels
         ),
         batch_size=batch_size,
-        shuffle=shuffle,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
         generator=generator,
         num_workers=workers,
         worker_init_fn=quiet_worker,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
+from imclass.errors import DataError
 from imclass.inference.batches import Outputs
 from imclass.inference.device import autocast, pieces, to_device
 from imclass.train.schedule import LrSchedule
@@ -103,7 +106,10 @@ def finetune_epoch(
         data_wait += time.perf_counter() - waited_from
         failures += batch.failures
         schedule.apply(optimizer)  # every batch, so a resumed run finds the same step
-        if len(batch) > 1:  # a batch of one gives no useful gradient statistics: skipped
+        # a batch of one (an epoch's remainder) gives no useful gradient statistics: skipped.
+        # Counted with its unreadable files, a batch is as large in every torchrun process,
+        # which must all take the step (DDP averages the gradients).
+        if len(batch) + len(batch.failures) > 1:
             loss, right = accumulate_gradients(model, optimizer, batch, device, task)
             optimizer.step()
             total_loss += loss * len(batch)
@@ -129,12 +135,28 @@ def accumulate_gradients(model: nn.Module, optimizer, batch, device: torch.devic
     optimizer.zero_grad(set_to_none=True)
     size = pieces(batch.inputs, device)
     total, correct = 0.0, 0
-    for inputs, labels in zip(batch.inputs.split(size), batch.labels.split(size), strict=True):
+    split = list(zip(batch.inputs.split(size), batch.labels.split(size), strict=True))
+    if isinstance(model, DistributedDataParallel) and not split:
+        raise DataError(
+            f"all {len(batch.failures)} images of a training batch are unreadable (the first: "
+            f"{batch.failures[0][1]}), and the other torchrun processes cannot step without "
+            "this one: remove them, or train with head_epochs > 0 (its pass finds them first)"
+        )
+    for number, (inputs, labels) in enumerate(split):
         inputs, labels = to_device(inputs, device), labels.to(device)
-        with autocast(device):
-            logits = model(inputs)
-            loss = task.loss(logits.float(), labels) * (len(labels) / len(batch))
-        loss.backward()
+        with _gradients_kept_local(model, number < len(split) - 1):
+            with autocast(device):
+                logits = model(inputs)
+                loss = task.loss(logits.float(), labels) * (len(labels) / len(batch))
+            loss.backward()
         total += loss.item()
         correct += task.correct(logits, labels)
     return total, correct
+
+
+def _gradients_kept_local(model: nn.Module, local: bool):
+    """Under DDP, a piece's gradient stays in this process but for the batch's last piece, whose
+    backward pass averages the sum over the processes (once per step, not once per piece)."""
+    if local and isinstance(model, DistributedDataParallel):
+        return model.no_sync()
+    return contextlib.nullcontext()

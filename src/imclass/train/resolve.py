@@ -2,7 +2,8 @@
 
 `resolve(config, source, train_set, valid_set)` turns the settings (TrainConfig, where None
 means "choose for me") and the data into a frozen `Resolved`: the backbone, its head, the
-input size and preprocessing, test-time flips, the device and the decode cache. The trainer
+input size and preprocessing, test-time flips, the device, the decode cache and, under
+torchrun, each process's share of the batch. The trainer
 is built from it and asks nothing again; config.yaml is it, written out.
 """
 
@@ -19,6 +20,7 @@ from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import CLASS_ATTENTION
 from imclass.train.config import TrainConfig
+from imclass.train.distributed import World
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Resolved:
     train_images: int
     valid_images: int
     split: str  # "as given" or "stratified" (the validation images' origin)
+    world_size: int  # training processes (torchrun)
+    batch_per_process: int  # config.batch_size is the global batch, divided among them
 
     def to_yaml_dict(self, data: Path | str, options: LabelOptions, version: str) -> dict:
         """config.yaml's content: what was asked (train, data_options), what was decided."""
@@ -67,14 +71,22 @@ class Resolved:
                 "valid_images": self.valid_images,
                 "split": self.split,
                 "multilabel": self.multilabel,
+                "world_size": self.world_size,
+                "batch_per_process": self.batch_per_process,
             },
         }
 
 
 def resolve(
-    config: TrainConfig, source: DataSource, train_set: ImageSet, valid_set: ImageSet
+    config: TrainConfig,
+    source: DataSource,
+    train_set: ImageSet,
+    valid_set: ImageSet,
+    world: World | None = None,
 ) -> Resolved:
-    """Decide the model, head, input, device and cache for training on source."""
+    """Decide the model, head, input, device and cache for training on source (in world's
+    processes: default, one)."""
+    world = world or World()
     model = config.model or DEFAULT_MODEL
     pre = default_preprocessing(model)
     pre = pre.at_size(config.image_size or default_image_size(model, pre.image_size))
@@ -90,10 +102,12 @@ def resolve(
         head=CLASS_ATTENTION if source.multilabel else "avg",
         preprocessing=pre,
         flip_tta=config.flip_tta and has_horizontal_flips(config.augment),
-        device=str(pick_device(config.device)),
+        device=world.device(str(pick_device(config.device))),
         cache=cache,
         cache_side=side,
         train_images=len(train_set),
         valid_images=len(valid_set),
         split="as given" if "valid" in source.splits else "stratified",
+        world_size=world.size,
+        batch_per_process=world.batch_per_process(config.batch_size),
     )

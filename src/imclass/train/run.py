@@ -2,20 +2,24 @@
 
 The run directory's files (model, resolved config, history, validation figures, and the
 checkpoint while training) are named, written and read by models/run_dir.py's RunDirectory.
+Under torchrun every process runs this; rank 0 alone reads and writes the run directory.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from imclass._version import __version__
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
-from imclass.errors import RunDirError, TrainingInterrupted
+from imclass.errors import DistributedError, RunDirError, TrainingInterrupted
 from imclass.evaluate.evaluator import write_evaluation
 from imclass.evaluate.multilabel import tune_thresholds
 from imclass.models.run_dir import RunDirectory
@@ -23,6 +27,7 @@ from imclass.progress import Reporter
 from imclass.system.log import read_system_log
 from imclass.system.monitor import SAMPLE_EVERY, monitored
 from imclass.train.config import TrainConfig
+from imclass.train.distributed import World
 from imclass.train.resolve import resolve
 from imclass.train.trainer import Trainer
 
@@ -46,61 +51,96 @@ def train_run(
     run_dir: Path | str | None = None,
     reporter: Reporter | None = None,
     options: LabelOptions | None = None,
+    world: World | None = None,
     *,
     monitor_every: float = SAMPLE_EVERY,
 ) -> RunResult:
-    """Train on DATA with config into run_dir; returns the validation metrics. The machine is
-    sampled every monitor_every seconds into the run's system.csv (0: not at all)."""
-    reporter = reporter or Reporter()
+    """Train on DATA with config into run_dir; returns the validation metrics (world: this
+    process's place under torchrun; the other processes' metrics are {}). The machine is
+    sampled every monitor_every seconds into the run's system.csv (0: not at all; rank 0 only)."""
+    world = world or World()
+    reporter = _reporter(reporter, world)
     options = options or LabelOptions()
-    run_dir = Path(run_dir) if run_dir else default_run_dir(data)
-    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options)
-    _write_config(Path(data).resolve(), trainer, options)
+    run_dir = Path(run_dir) if run_dir else world.from_main(lambda: default_run_dir(data))
+    trainer = _make_trainer(Path(data).resolve(), config, run_dir, reporter, options, world)
+    if world.is_main:
+        _write_config(Path(data).resolve(), trainer, options)
     start = time.perf_counter()
     system = trainer.directory.system_path
-    with _interruptible(run_dir), monitored(reporter, system, every=monitor_every):
+    with _interruptible(run_dir, world), monitored(reporter, system, every=monitor_every):
         trainer.fit()
         metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
 
 
 def resume_run(
-    run_dir: Path | str, reporter: Reporter | None = None, *, monitor_every: float = SAMPLE_EVERY
+    run_dir: Path | str,
+    reporter: Reporter | None = None,
+    world: World | None = None,
+    *,
+    monitor_every: float = SAMPLE_EVERY,
 ) -> RunResult:
-    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet);
-    system.csv goes on where it stopped (afresh if this machine has other columns)."""
-    run_dir = Path(run_dir)
-    data, config, options = read_config(run_dir)
-    reporter = reporter or Reporter()
-    trainer = _make_trainer(data, config, run_dir, reporter, options)
+    """Continue an interrupted run from its checkpoint (or from scratch if it made none yet),
+    in as many processes as world says, whatever the number it was started with; system.csv
+    goes on where it stopped (afresh if this machine has other columns)."""
+    run_dir, world = Path(run_dir), world or World()
+    data, config, options = world.from_main(lambda: read_config(run_dir))
+    trainer = _make_trainer(data, config, run_dir, _reporter(reporter, world), options, world)
     start = time.perf_counter()
     system = trainer.directory.system_path
-    with _interruptible(run_dir), monitored(reporter, system, every=monitor_every, keep=True):
-        if trainer.directory.has_checkpoint():
+    with (
+        _interruptible(run_dir, world),
+        monitored(trainer.reporter, system, every=monitor_every, keep=True),
+    ):
+        if world.from_main(trainer.directory.has_checkpoint):
             trainer.resume()
         else:
             trainer.reporter.line(f"{run_dir}: no checkpoint yet, starting the run again")
             trainer.fit()
         if trainer.state.refit:  # the first pass already wrote the validation figures
-            metrics = trainer.directory.read_metrics()
+            metrics = trainer.directory.read_metrics() if world.is_main else {}
         else:
             metrics = _validate_and_refit(trainer)
     return _finish(trainer, metrics, time.perf_counter() - start)
 
 
 @contextmanager
-def _interruptible(run_dir: Path) -> Iterator[None]:
+def _interruptible(run_dir: Path, world: World) -> Iterator[None]:
+    resume = f"continue with: imclass train --resume {run_dir}"
     try:
         yield
     except KeyboardInterrupt:
         raise TrainingInterrupted(
-            f"interrupted; the best model so far is in {run_dir}; "
-            f"continue with: imclass train --resume {run_dir}"
+            f"interrupted; the best model so far is in {run_dir}; {resume}"
+        ) from None
+    except RuntimeError as error:  # gloo reports a lost peer as a plain RuntimeError
+        if not world.distributed or isinstance(error, torch.OutOfMemoryError):
+            raise
+        raise DistributedError(
+            f"training process {world.rank} lost the others ({_first_line(error)}); torchrun "
+            f"names the one that failed first; the last finished epoch is saved in {run_dir}; "
+            f"{resume}"
         ) from None
 
 
+def _reporter(reporter: Reporter | None, world: World) -> Reporter:
+    """Rank 0 prints; the other processes hold the same figures and stay quiet."""
+    return (reporter or Reporter()) if world.is_main else Reporter(quiet=True)
+
+
+def _first_line(error: Exception) -> str:
+    """The error's first sentence without gloo's [source-file:line] prefix."""
+    lines = str(error).strip().splitlines() or [type(error).__name__]
+    return re.sub(r"^\[[^\]]*\]\s*", "", lines[0]).split(". ")[0].rstrip(".")
+
+
 def _make_trainer(
-    data: Path, config: TrainConfig, run_dir: Path, reporter: Reporter, options: LabelOptions
+    data: Path,
+    config: TrainConfig,
+    run_dir: Path,
+    reporter: Reporter,
+    options: LabelOptions,
+    world: World,
 ) -> Trainer:
     source = open_data(data, options)
     for note in source.notes:
@@ -111,8 +151,10 @@ def _make_trainer(
         f"{source.name}: {kind}{len(source.classes)} classes, {len(train_set)} train / "
         f"{len(valid_set)} validation images"
     )
-    resolved = resolve(config, source, train_set, valid_set)
-    return Trainer(resolved, source, run_dir, train_set, valid_set, reporter)
+    resolved = resolve(config, source, train_set, valid_set, world)
+    if world.distributed:
+        reporter.line(world.describe(config.batch_size, config.lr))
+    return Trainer(resolved, source, run_dir, train_set, valid_set, reporter, world)
 
 
 def _write_config(data: Path, trainer: Trainer, options: LabelOptions) -> None:
@@ -146,7 +188,7 @@ def _validate_and_refit(trainer: Trainer) -> dict:
     """Temperature, thresholds and validation figures from the first pass; then, with refit,
     the second pass on train + valid, which keeps them (validation images cannot judge a
     model trained on them)."""
-    metrics = _validate(trainer)
+    metrics = _validate(trainer) if trainer.world.is_main else {}
     if trainer.config.refit and len(trainer.valid_set):
         trainer.start_refit()
         trainer.fit()
@@ -178,7 +220,8 @@ def _validate(trainer: Trainer) -> dict:
 
 
 def _finish(trainer: Trainer, metrics: dict, seconds: float) -> RunResult:
-    trainer.directory.remove_checkpoint()
+    if trainer.world.is_main:
+        trainer.directory.remove_checkpoint()
     bad = len(trainer.state.bad_files)
     if bad:
         trainer.reporter.line(f"{bad} unreadable image(s) skipped")

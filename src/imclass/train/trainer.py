@@ -9,7 +9,8 @@ learning rate for body and head, AdamW with warm-up and cosine decay.
 Phase 2 ends on the average of its start and its last epoch (wise_alpha, WiSE-FT): no epoch is
 picked on the few validation images, which serve the temperature (train/calibration.py),
 multi-label thresholds and the history. A checkpoint after every epoch makes an interrupted
-run resumable.
+run resumable. Under torchrun the processes divide the images among them and only rank 0
+writes (train/distributed.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from imclass.models.run_dir import ModelSpec, RunDirectory
 from imclass.progress import Reporter
 from imclass.train.calibration import fit_temperature
 from imclass.train.data_wait import data_wait_warning
+from imclass.train.distributed import World
 from imclass.train.loop import EpochStats, finetune_epoch, head_epoch, joined
 from imclass.train.probe import fit_linear_probe
 from imclass.train.resolve import Resolved
@@ -84,9 +86,12 @@ class Trainer:
         train_set: ImageSet,
         valid_set: ImageSet,
         reporter: Reporter | None = None,
+        world: World | None = None,
     ):
-        """resolved: every choice already made (train/resolve.py); the trainer makes none."""
+        """resolved: every choice already made (train/resolve.py); the trainer makes none.
+        world: this process's place under torchrun (default: the only process)."""
         self.resolved, self.config = resolved, resolved.config
+        self.world = world or World()
         self.source, self.run_dir = source, Path(run_dir)
         self.directory = RunDirectory(self.run_dir)
         self.reporter = reporter or Reporter()
@@ -125,10 +130,14 @@ class Trainer:
         return make_loader(
             images,
             train_transform(augment, pre, keep_content=self.task.multilabel),
-            batch_size=self.config.batch_size,
+            batch_size=self.resolved.batch_per_process,
             shuffle=shuffle,
             seed=epoch_seed,
-            workers=self.config.workers,
+            sampler=self.world.sampler(images, epoch_seed) if shuffle else None,
+            # the machine's cores are shared among its training processes
+            workers=default_workers(self.world.cores())
+            if self.config.workers is None
+            else self.config.workers,
             decode_size=pre.resize_size,
             decode=self.decode.load if self.decode else None,
             num_labels=len(self.source.classes) if self.task.multilabel else None,
@@ -264,7 +273,8 @@ class Trainer:
         optimizer = optimizer or self.finetune_optimizer()
         if self.finetune_start is None and self.config.wise_alpha < 1 and self.config.epochs:
             self.finetune_start = _trainable_state(self.model)
-        epochs, batches = self.config.epochs, -(-len(self.train_set) // self.config.batch_size)
+        epochs = self.config.epochs
+        batches = self.world.batches_per_epoch(len(self.train_set), self.config.batch_size)
         rates = [g["initial_lr"] for g in optimizer.param_groups]
         schedule = LrSchedule(
             rates,
@@ -273,17 +283,18 @@ class Trainer:
             step=self.state.epochs_done * batches,
         )
         # unfiltered, so that indices stay positions in valid_set (a known bad file fails again)
-        valid_loader = self._loader(self.valid_set, "none", shuffle=False)
+        valid_loader = self._loader(self.world.share(self.valid_set), "none", shuffle=False)
+        trained = self.world.wrap(self.model, self.device)  # after the optimizer froze layers
         for epoch in range(self.state.epochs_done, epochs):
             seed = self.config.seed * 1000 + self.config.head_epochs + epoch
             torch.manual_seed(seed)
             usable = self._usable(self.train_set)
             loader = self.train_loader(seed, usable)
             with self.reporter.task(
-                f"finetune {epoch + 1}/{epochs}", len(loader.dataset)
+                f"finetune {epoch + 1}/{epochs}", len(loader.sampler)
             ) as advance:
                 stats, failures = finetune_epoch(
-                    self.model,
+                    trained,
                     optimizer,
                     schedule,
                     loader,
@@ -291,7 +302,9 @@ class Trainer:
                     task=self.task,
                     advance=advance,
                 )
-            self._record_failures(usable, failures)  # its indices are positions in usable
+            stats = self.world.combined(stats)
+            # its indices are positions in usable; every process skips them from now on
+            self._record_failures(usable, self.world.all_failures(failures))
             self._warn_of_data_wait(stats, f"finetune epoch {epoch + 1}")
             valid = self._validate(valid_loader)
             improved = self._end_epoch(
@@ -335,9 +348,10 @@ class Trainer:
     def _validate(self, valid_loader) -> Outputs:
         """The model's validation logits, with flip TTA where the saved model will use it."""
         with self.reporter.task("validate", len(valid_loader.dataset)) as advance:
-            return run_inference(
+            out = run_inference(
                 self.model, valid_loader, self.device, advance, flip=self.spec.flip_tta
             )
+        return self.world.gather(out)
 
     def train_loader(self, seed: int, images: ImageSet | None = None):
         """The augmented, shuffled loader of one fine-tuning epoch (over images, by default
@@ -368,10 +382,12 @@ class Trainer:
         return f"refit {name}" if self.state.refit else name
 
     def _features(self, images: ImageSet, name: str, flip: bool = False) -> Outputs:
-        loader = self._loader(images, "none", shuffle=False)
+        """Each image's features, computed once: by one of the processes, then gathered."""
+        loader = self._loader(self.world.share(images), "none", shuffle=False)
         start = time.perf_counter()
-        with self.reporter.task(f"features ({name})", len(images)) as advance:
+        with self.reporter.task(f"features ({name})", len(loader.dataset)) as advance:
             out = run_inference(self.model, loader, self.device, advance, features=True, flip=flip)
+        out = self.world.gather(out)
         self._record_failures(images, out.failures)
         if len(out.labels) == 0 and len(images):
             raise DataError(f"{self.source.root}: none of the {name} images could be read")
@@ -415,28 +431,31 @@ class Trainer:
         if len(valid.labels):
             valid_loss = self.task.plain_loss(logits, valid.labels)
             valid_acc = self.task.correct(logits, valid.labels) / len(valid.labels)
-        row = self.history.add(
-            phase=phase,
-            epoch=epoch + 1,
-            train_loss=stats.loss,
-            train_accuracy=stats.accuracy,
-            valid_loss=valid_loss,
-            valid_accuracy=valid_acc,
-            lr=lr,
-            seconds=stats.seconds,
-            images_per_s=stats.images_per_s,
-            data_wait_fraction=stats.data_wait_fraction,
-        )
         improved = self.best.beaten_by(valid_acc, valid_loss)
         best_acc, best_loss = (
             (valid_acc, valid_loss) if improved else (self.best.accuracy, self.best.loss)
         )
         self.best = Best(best_acc, best_loss, f"{phase} {epoch + 1}", logits, valid.indices)
-        self.directory.write_model(self.model, self.spec)
-        self.reporter.line(self.history.describe(row))
+        if self.world.is_main:  # the other processes hold the same figures and write nothing
+            row = self.history.add(
+                phase=phase,
+                epoch=epoch + 1,
+                train_loss=stats.loss,
+                train_accuracy=stats.accuracy,
+                valid_loss=valid_loss,
+                valid_accuracy=valid_acc,
+                lr=lr,
+                seconds=stats.seconds,
+                images_per_s=stats.images_per_s,
+                data_wait_fraction=stats.data_wait_fraction,
+            )
+            self.directory.write_model(self.model, self.spec)
+            self.reporter.line(self.history.describe(row))
         return improved
 
     def _checkpoint(self, optimizer) -> None:
+        if not self.world.is_main:
+            return
         state = {
             "phase": self.state.phase,
             "epochs_done": self.state.epochs_done,
@@ -464,7 +483,7 @@ class Trainer:
             return self._resume()
 
     def _resume(self) -> Best:
-        checkpoint = self.directory.read_checkpoint()
+        checkpoint = self.world.from_main(self.directory.read_checkpoint)
         state, extra = checkpoint.state, checkpoint.extra
         self.state = TrainState(
             state["phase"],
@@ -475,7 +494,7 @@ class Trainer:
         )
         if self.state.refit:  # temperature and thresholds came from the first pass
             self._enter_refit()
-            self.spec = self.directory.read_spec()
+            self.spec = self.world.from_main(self.directory.read_spec)
         best = state["best"]
         self.best = Best(
             best["accuracy"],
@@ -512,7 +531,8 @@ class Trainer:
     def _store_spec(self, **changes) -> None:
         """The spec changes after training only here, and model.json follows at once."""
         self.spec = replace(self.spec, **changes)
-        self.directory.write_spec(self.spec)
+        if self.world.is_main:
+            self.directory.write_spec(self.spec)
 
     def valid_probabilities(self) -> tuple[np.ndarray, np.ndarray, list[Path]]:
         """The saved epoch's calibrated validation probabilities with their labels and paths."""
