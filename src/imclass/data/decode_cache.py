@@ -17,6 +17,7 @@ from PIL import Image
 
 from imclass.data.hashing import CacheWarning, cache_dir
 from imclass.data.images import load_rgb, open_image
+from imclass.errors import OutputError
 from imclass.files import atomic_path, cache_entry
 
 QUALITY = 95
@@ -58,10 +59,11 @@ class DecodeCache:
         try:
             with atomic_path(entry) as temporary:
                 picture.save(temporary, format="JPEG", quality=QUALITY)
-        except OSError as error:
+        except (OSError, OutputError) as error:  # OutputError: a folder that cannot be made
             self.writable = False
+            reason = getattr(error, "strerror", None) or str(error).rsplit("(", 1)[-1].rstrip(")")
             warnings.warn(
-                f"decode cache {self.folder} cannot be written ({error.strerror or error}); "
+                f"decode cache {self.folder} cannot be written ({reason}); "
                 "images are decoded from the originals every epoch",
                 CacheWarning,
                 stacklevel=3,
