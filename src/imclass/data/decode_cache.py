@@ -61,7 +61,7 @@ class DecodeCache:
                 picture.save(temporary, format="JPEG", quality=QUALITY)
         except (OSError, OutputError) as error:  # OutputError: a folder that cannot be made
             self.writable = False
-            reason = getattr(error, "strerror", None) or str(error).rsplit("(", 1)[-1].rstrip(")")
+            reason = (error.strerror if isinstance(error, OSError) else None) or error
             warnings.warn(
                 f"decode cache {self.folder} cannot be written ({reason}); "
                 "images are decoded from the originals every epoch",
