@@ -46,7 +46,10 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     data = make_image_folder(root / "data", ("red", "blue"), per_class=12)
     add_unreadable_files(data)
-    result = train_run(data, TrainConfig(**TINY), root / "run", Reporter(quiet=True))
+    # samples every 0.1 s: this training can end in under 2 s (the default interval), and the
+    # report is written before the last sample
+    reporter = Reporter(quiet=True)
+    result = train_run(data, TrainConfig(**TINY), root / "run", reporter, monitor_every=0.1)
     return data, result
 
 
