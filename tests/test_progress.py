@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from imclass.progress import LiteralConsole, Reporter
 
 
@@ -38,3 +40,18 @@ def test_a_bar_shows_the_aside_text_only_while_showing():
     assert "cpu 180% mem 3.1G" in shown and "validate" in shown
     assert shown.count("cpu 180%") == shown[: shown.index("validate")].count("cpu 180%")
     assert reporter.aside is None
+
+
+def test_a_noted_interrupt_is_raised_once_at_the_next_safe_point():
+    """A Ctrl-C that Python swallowed (raised inside a weakref callback) is noted by the CLI's
+    handler; the next training epoch or experiment point raises it, once."""
+    from imclass.progress import forget_interrupt, note_interrupt, raise_if_interrupted
+
+    raise_if_interrupted()  # nothing noted: nothing raised
+    note_interrupt()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_interrupted()
+        raise_if_interrupted()  # once
+    finally:
+        forget_interrupt()

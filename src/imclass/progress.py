@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -44,6 +45,32 @@ class AsideColumn(ProgressColumn):
 
     def render(self, task) -> Text:
         return Text(self.text(), style="dim")
+
+
+# Set by the CLI's Ctrl-C / SIGTERM handler (cli/group.py) before it raises KeyboardInterrupt.
+# Python swallows an exception raised inside a weakref callback or __del__ ("Exception
+# ignored in ..."), so a signal landing there would be lost; the long loops check this flag at
+# safe points (each training epoch, each experiment point) and raise it again.
+_interrupted = threading.Event()
+
+
+def note_interrupt() -> None:
+    _interrupted.set()
+
+
+def forget_interrupt() -> None:
+    _interrupted.clear()
+
+
+def interrupt_pending() -> bool:
+    return _interrupted.is_set()
+
+
+def raise_if_interrupted() -> None:
+    """KeyboardInterrupt for a Ctrl-C that was noted but may have been swallowed; once."""
+    if _interrupted.is_set() and threading.current_thread() is threading.main_thread():
+        _interrupted.clear()
+        raise KeyboardInterrupt
 
 
 class Reporter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -10,7 +11,7 @@ import warnings
 import click
 
 from imclass.errors import ImclassError
-from imclass.progress import printable
+from imclass.progress import forget_interrupt, interrupt_pending, note_interrupt, printable
 
 
 class ImclassGroup(click.Group):
@@ -21,12 +22,19 @@ class ImclassGroup(click.Group):
     def invoke(self, ctx):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # quiet, if TensorFlow is installed
         # while a command runs: a program (or test) that calls the CLI gets its own back after
+        forget_interrupt()
         terminate = signal.signal(signal.SIGTERM, _raise_interrupt)
+        ctrl_c = _on_ctrl_c()
+        unraisable = sys.unraisablehook
+        sys.unraisablehook = functools.partial(_swallowed_interrupt, unraisable)
         errors = _print_names_safely()
         shown = warnings.showwarning
         warnings.showwarning = _warning_line  # only while a command runs: library users keep theirs
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if interrupt_pending():  # a Ctrl-C that Python swallowed (progress.py says where)
+                raise KeyboardInterrupt
+            return result
         except ImclassError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(error.exit_code)
@@ -41,8 +49,12 @@ class ImclassGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(130)
         finally:
+            forget_interrupt()
+            sys.unraisablehook = unraisable
             warnings.showwarning = shown
             signal.signal(signal.SIGTERM, terminate)
+            if ctrl_c is not None:
+                signal.signal(signal.SIGINT, ctrl_c)
             _restore_errors(errors)
 
 
@@ -52,7 +64,23 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def _raise_interrupt(signum, frame):
+    note_interrupt()  # kept for the safe points, should this exception be swallowed
     raise KeyboardInterrupt
+
+
+def _swallowed_interrupt(hook, unraisable) -> None:
+    """Python's "Exception ignored in ..." report, except for a Ctrl-C it swallowed: that one
+    is noted already, and the next safe point raises it again (progress.py)."""
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        hook(unraisable)
+
+
+def _on_ctrl_c():
+    """Ctrl-C noted as well as raised, where Python's own handler is in place (not where a
+    caller ignores SIGINT); returns the handler to restore, or None."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    return signal.signal(signal.SIGINT, _raise_interrupt)
 
 
 def _print_names_safely() -> dict:

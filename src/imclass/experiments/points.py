@@ -18,7 +18,7 @@ from imclass.data.split import split_data_set
 from imclass.errors import ConfigError, DataError
 from imclass.evaluate.evaluator import evaluate_run
 from imclass.files import read_json, write_json, write_text
-from imclass.progress import Reporter
+from imclass.progress import Reporter, raise_if_interrupted
 from imclass.train.config import TrainConfig
 from imclass.train.run import train_run
 
@@ -87,6 +87,7 @@ def train_point(
     """Train config on `train` into folder/run, score held.test into folder/heldout; returns
     (and keeps in folder/point.json) accuracy, macro F1, per-class recall and seconds. A point
     whose point.json exists is read back, not trained again."""
+    raise_if_interrupted()  # a Ctrl-C that landed where Python swallows it
     folder = Path(folder)
     done = folder / POINT_FILE
     if done.is_file():

@@ -36,7 +36,7 @@ from imclass.models.backbones import freeze_early_layers
 from imclass.models.heads import build_model
 from imclass.models.history import History
 from imclass.models.run_dir import ModelSpec, RunDirectory
-from imclass.progress import Reporter
+from imclass.progress import Reporter, raise_if_interrupted
 from imclass.train.calibration import fit_temperature
 from imclass.train.data_wait import data_wait_warning
 from imclass.train.distributed import World
@@ -286,6 +286,7 @@ class Trainer:
         valid_loader = self._loader(self.world.share(self.valid_set), "none", shuffle=False)
         trained = self.world.wrap(self.model, self.device)  # after the optimizer froze layers
         for epoch in range(self.state.epochs_done, epochs):
+            raise_if_interrupted()  # a Ctrl-C that landed where Python swallows it
             seed = self.config.seed * 1000 + self.config.head_epochs + epoch
             torch.manual_seed(seed)
             usable = self._usable(self.train_set)
