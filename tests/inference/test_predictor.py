@@ -44,7 +44,8 @@ def test_rows_follow_the_input_order_with_repeats_and_failures(model_dir, images
     np.testing.assert_array_equal(result.probs[0], result.probs[2])
     np.testing.assert_array_equal(result.probs[0], result.probs[4])
     only_y = predictor.probabilities([y]).probs[0]
-    np.testing.assert_allclose(result.probs[3], only_y, atol=1e-6)
+    # alone or in a batch of five, the CPU kernels may sum in another order: ~1e-6 apart
+    np.testing.assert_allclose(result.probs[3], only_y, atol=1e-5)
 
 
 def test_classifier_predicts_a_row_for_every_repeated_path(model_dir, images):

@@ -106,13 +106,15 @@ def _run(config, listener) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from imclass.progress import forget_interrupt
+
     try:
         if config.workers > 1:
             Multiprocess(config, sockets=[listener]).run()
         else:
             uvicorn.Server(config).run(sockets=[listener])
     except KeyboardInterrupt:  # the signal Uvicorn re-raises after its graceful shutdown
-        pass
+        forget_interrupt()  # handled: a normal end, not an interrupted command
     stdout.print("imclass serve: stopped")
 
 
