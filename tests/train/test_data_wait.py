@@ -7,6 +7,7 @@ import pytest
 
 from imclass.progress import Reporter
 from imclass.train.data_wait import data_wait_warning
+from imclass.train.distributed import World
 from imclass.train.loop import EpochStats
 from imclass.train.trainer import Trainer
 
@@ -40,7 +41,8 @@ def test_the_fraction_is_of_the_epoch_s_time():
 def test_training_warns_once_per_run():
     trainer = SimpleNamespace(
         warned_of_data_wait=False,
-        config=SimpleNamespace(workers=1),
+        _workers=lambda: 1,
+        world=World(),
         decode=None,
         reporter=Reporter(quiet=True),
     )

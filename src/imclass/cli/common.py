@@ -39,13 +39,20 @@ def run_inputs(run_dir: Path) -> list[Path]:
     return RunDirectory(run_dir).inputs
 
 
-runtime_option = click.option(
-    "--runtime",
-    type=click.Choice(["auto", "onnx", "torch"]),
-    default="auto",
-    show_default=True,
-    help="onnx: ONNX Runtime on RUN_DIR/model.onnx, exported into the run directory the first "
-    "time; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made",
+def runtime_choice(help_text: str):
+    """--runtime auto|onnx|torch (inference/runtime.py), with what it means for the command."""
+    return click.option(
+        "--runtime",
+        type=click.Choice(["auto", "onnx", "torch"]),
+        default="auto",
+        show_default=True,
+        help=help_text,
+    )
+
+
+runtime_option = runtime_choice(
+    "onnx: ONNX Runtime on RUN_DIR/model.onnx, exported into the run directory the first "
+    "time; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made"
 )
 
 

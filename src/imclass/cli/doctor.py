@@ -6,7 +6,7 @@ import json
 
 import click
 
-from imclass.cli.common import PATH, stdout, use_all_cores
+from imclass.cli.common import PATH, runtime_choice, stdout, use_all_cores
 
 RUNTIME_NAMES = {"onnx": "ONNX Runtime", "torch": "eager PyTorch"}
 
@@ -26,13 +26,9 @@ RUNTIME_NAMES = {"onnx": "ONNX Runtime", "torch": "eager PyTorch"}
     show_default=True,
     help="time it scoring each image and its mirror image, as trained models do by default",
 )
-@click.option(
-    "--runtime",
-    type=click.Choice(["auto", "onnx", "torch"]),
-    default="auto",
-    show_default=True,
-    help="time it as predict --runtime runs it: onnx: ONNX Runtime on an export made once and "
-    "cached; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made",
+@runtime_choice(
+    "time it as predict --runtime runs it: onnx: ONNX Runtime on an export made once and "
+    "cached; torch: eager PyTorch; auto: onnx, but torch on a GPU or when no export can be made"
 )
 def doctor(data, as_json, model, image_size, flip_tta, runtime):
     """Devices, versions, offline weights and the model hub; for DATA, its storage, its images

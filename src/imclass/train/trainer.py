@@ -27,7 +27,6 @@ from imclass.data.dataset import DataSource, ImageSet, multi_hot
 from imclass.data.decode_cache import DecodeCache
 from imclass.data.loader import default_workers, make_loader
 from imclass.data.transforms import train_transform
-from imclass.data.workers import cpu_cores
 from imclass.errors import DataError, RunDirError
 from imclass.inference.batches import Outputs, run_inference
 from imclass.inference.decisions import probabilities
@@ -134,14 +133,18 @@ class Trainer:
             shuffle=shuffle,
             seed=epoch_seed,
             sampler=self.world.sampler(images, epoch_seed) if shuffle else None,
-            # the machine's cores are shared among its training processes
-            workers=default_workers(self.world.cores())
-            if self.config.workers is None
-            else self.config.workers,
+            workers=self._workers(),
             decode_size=pre.resize_size,
             decode=self.decode.load if self.decode else None,
             num_labels=len(self.source.classes) if self.task.multilabel else None,
         )
+
+    def _workers(self) -> int:
+        """Decoding workers: the setting, else one per core of this process's share of the
+        machine (its cores are shared among its training processes)."""
+        if self.config.workers is not None:
+            return self.config.workers
+        return default_workers(self.world.cores())
 
     # ---- the recipe ---------------------------------------------------------------------------
 
@@ -403,13 +406,12 @@ class Trainer:
         """Once per run: the first epoch that waited long for images says why and what helps."""
         if self.warned_of_data_wait:
             return
-        workers = default_workers() if self.config.workers is None else self.config.workers
         text = data_wait_warning(
             stats.data_wait_fraction,
             epoch,
             cache=self.decode is not None,
-            workers=workers,
-            cores=cpu_cores(),
+            workers=self._workers(),
+            cores=self.world.cores(),
         )
         if text:
             self.reporter.warn(text)
