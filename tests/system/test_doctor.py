@@ -53,6 +53,9 @@ def speed(decode: float, model: float, device: str = "cuda:0") -> Throughput:
          "compute-bound, but decoding shares the cores and takes 33% of the time",
          ["imclass downsize"]),
         (speed(50, 25), ImageSizes(10, 10, 4, 0), LOCAL_SSD, "compute-bound: the model", []),
+        # one large photo among 398 (hymenoptera): decoding's share is the small ones'
+        (speed(130, 15, "cpu"), ImageSizes(398, 398, 1, 0), LOCAL_SSD,
+         "compute-bound: the model", []),
     ],
 )  # fmt: skip
 def test_the_advice_follows_the_measurements(throughput, sizes, storage, starts, names):

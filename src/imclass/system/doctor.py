@@ -20,6 +20,9 @@ from imclass.system.storage import Storage, storage_of
 from imclass.system.throughput import ImageSizes, Throughput, decode_rate, image_sizes, model_rate
 
 SHARE_WORTH_SAVING = 0.1  # of the time, decoding large images on the CPU: worth a downsize
+# ... when large images are this share of the folder at least: one 5-MP photo among 400 small
+# ones (hymenoptera) is not where decoding's time goes
+LARGE_SHARE_WORTH_SAVING = 0.1
 PACKAGES = ("torch", "torchvision", "timm", "onnxruntime", "imclass")
 # The instruction sets that decide CPU speed for convolutions (oneDNN, ONNX Runtime) when present.
 INSTRUCTION_SETS = (
@@ -201,7 +204,8 @@ def advice(throughput: Throughput, sizes: ImageSizes, storage: Storage) -> str:
         )
     # On the CPU decoding and the model share the cores: decoding's time is added, not hidden.
     share = ratio / (1 + ratio)
-    if throughput.device == "cpu" and sizes.large and share >= SHARE_WORTH_SAVING:
+    many_large = sizes.read and sizes.large >= LARGE_SHARE_WORTH_SAVING * sizes.read
+    if throughput.device == "cpu" and many_large and share >= SHARE_WORTH_SAVING:
         return (
             f"compute-bound, but decoding shares the cores and takes {share:.0%} of the time: "
             "`imclass downsize DATA SMALLER` (to 4 MP) would give most of it back"

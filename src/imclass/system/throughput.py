@@ -30,7 +30,12 @@ from imclass.inference.predictor import DEFAULT_BATCH
 LARGE_PIXELS = 4_000_000  # above it, `imclass downsize` (4 MP by default) shrinks an image
 SIZE_SAMPLE = 1000  # image headers read to count the large ones (all of a smaller folder)
 DECODE_SAMPLE = 8  # images decoded per core (JPEG draft decoding makes 12 MP ~25-60 ms each)
-MODEL_SECONDS = 1.5  # the model is timed over batches for about this long (at least one)
+MODEL_SECONDS = 2.0  # the model is timed over batches for about this long (at least two)
+# ONNX Runtime runs its first few batches of a new shape slowly (buffers grown, kernels picked):
+# lite2 at 320 px with flip TTA, batch 32 on 2 cores, took 2.07 s, 1.51 s, then 1.03 s a call.
+# Timed from the second call, doctor saw half predict's speed over a folder and called a folder
+# of 12-MP JPEGs compute-bound that predict decodes slower than it scores.
+WARM_UP_CALLS = 4  # at most; warm-up stops once a call is no slower than the one before
 
 
 @dataclass(frozen=True)
@@ -113,16 +118,24 @@ def _decode(path: Path, transform, min_size: int) -> None:
 def model_rate(backend: TorchBackend | OnnxBackend) -> tuple[float, int]:
     """(images/s, batch) of the backend scoring random pixels, in batches as predict sends them:
     DEFAULT_BATCH, or on the CPU under eager PyTorch the few images it runs at once (predict's
-    batch goes through in such pieces, at the same rate)."""
+    batch goes through in such pieces, at the same rate). Timed once warm, as predict runs
+    over a folder: full batches are run until one is no slower than the one before."""
     size = backend.spec.preprocessing.image_size
     generator = torch.Generator().manual_seed(0)
     pixels = torch.randint(0, 256, (DEFAULT_BATCH, 3, size, size), generator=generator)
     pixels = pixels.to(torch.uint8)
     if isinstance(backend, TorchBackend) and backend.device.type == "cpu":
         pixels = pixels[: pieces(pixels, backend.device)]
-    backend.probabilities(pixels[:2])  # warm-up: first-call allocations
+    previous = float("inf")
+    for _ in range(WARM_UP_CALLS):
+        start = time.perf_counter()
+        backend.probabilities(pixels)
+        seconds = time.perf_counter() - start
+        if seconds >= 0.95 * previous:
+            break
+        previous = seconds
     images, start = 0, time.perf_counter()
-    while images == 0 or time.perf_counter() - start < MODEL_SECONDS:
+    while images < 2 * len(pixels) or time.perf_counter() - start < MODEL_SECONDS:
         backend.probabilities(pixels)
         images += len(pixels)
     return images / (time.perf_counter() - start), len(pixels)
