@@ -161,3 +161,17 @@ def test_the_command_offers_every_provider():
     from imclass.collect.providers import PROVIDERS
 
     assert tuple(PROVIDERS) == OFFERED
+
+
+def test_a_keys_file_others_can_read_draws_a_warning(apis, tmp_path, no_keys):
+    """As ssh warns of a private key others can read; the key itself is never printed."""
+    key = apis.keys["flickr"]
+    no_keys.write_text(f'[flickr]\nkey = "{key}"\n')
+    no_keys.chmod(0o644)
+    loose = invoke(*keyed("flickr", tmp_path / "out", apis.base), "--dry-run")
+    assert loose.exit_code == 0, loose.output
+    assert f"{no_keys} holds API keys and other users can read it (mode 644)" in loose.stderr
+    assert f"chmod 600 {no_keys}" in loose.stderr and key not in loose.stderr
+    no_keys.chmod(0o600)
+    tight = invoke(*keyed("flickr", tmp_path / "out", apis.base), "--dry-run")
+    assert tight.exit_code == 0 and "other users can read" not in tight.stderr

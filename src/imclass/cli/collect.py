@@ -107,6 +107,7 @@ def collect(
 ):
     from imclass.collect.download import DownloadSettings
     from imclass.collect.filters import SearchFilters, parse_licences
+    from imclass.collect.keys import exposed_keys_file
     from imclass.collect.providers import create_provider
     from imclass.collect.queries import QuerySpec, plan_queries, read_queries_file, split_list
     from imclass.collect.run import DEFAULT_MAX_DISTANCE, CollectSettings
@@ -119,6 +120,8 @@ def collect(
     queries = plan_queries(QuerySpec(**spec, template=template, bare=bare, by=by))
     filters = SearchFilters(parse_licences(licences), min_width)
     client = create_provider(provider, endpoint=endpoint, filters=filters)
+    if client.key_env and (warning := exposed_keys_file()):
+        Reporter().warn(warning)
     if dry_run:
         from imclass.collect.queries import dry_run_lines
 

@@ -63,6 +63,21 @@ def _key_of(path: Path, name: str, table) -> str:
     return table["key"].strip()
 
 
+def exposed_keys_file(path: Path | None = None) -> str | None:
+    """A warning when the keys file can be read by other users (as ssh warns of a private key
+    left readable), else None; nothing on a system without POSIX modes."""
+    path = path or keys_file()
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if os.name != "posix" or not mode & 0o077:
+        return None
+    return (
+        f"{path} holds API keys and other users can read it (mode {mode:o}): chmod 600 {path}"
+    )
+
+
 def missing_key(provider: str, env: str, sign_up: str) -> ConfigError:
     """The one line for a provider that needs a key and has none."""
     where = keys_file()
