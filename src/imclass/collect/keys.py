@@ -73,9 +73,7 @@ def exposed_keys_file(path: Path | None = None) -> str | None:
         return None
     if os.name != "posix" or not mode & 0o077:
         return None
-    return (
-        f"{path} holds API keys and other users can read it (mode {mode:o}): chmod 600 {path}"
-    )
+    return f"{path} holds API keys and other users can read it (mode {mode:o}): chmod 600 {path}"
 
 
 def missing_key(provider: str, env: str, sign_up: str) -> ConfigError:
