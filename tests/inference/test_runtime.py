@@ -119,3 +119,17 @@ def test_random_bytes_a_foreign_model_and_another_input_are_refused_naming_the_f
     os.mkfifo(tmp_path / "fifo.onnx")
     with pytest.raises(ExportError, match=f"^{tmp_path / 'fifo.onnx'}: not a model file"):
         OnnxBackend(tmp_path / "fifo.onnx")
+
+
+def test_warm_up_runs_until_a_call_is_no_faster(monkeypatch):
+    """Calls taking 2.0, 1.5, 1.2, 1.0, 1.0 s: warm after the fifth, which is no faster than
+    the fourth; a runtime that never settles is cut at WARM_UP_CALLS."""
+    from imclass.inference import backends
+
+    clock = [0.0]
+    monkeypatch.setattr(backends.time, "perf_counter", lambda: clock[0])
+    durations = iter([2.0, 1.5, 1.2, 1.0, 1.0, 1.0])
+    assert backends.warm_up(lambda: clock.__setitem__(0, clock[0] + next(durations)), 9) == 5
+    faster_each_time = iter([5.0, 4.0, 3.0, 2.0, 1.0, 0.5])
+    step = lambda: clock.__setitem__(0, clock[0] + next(faster_each_time))  # noqa: E731
+    assert backends.warm_up(step) == backends.WARM_UP_CALLS

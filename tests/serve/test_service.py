@@ -336,3 +336,15 @@ def test_a_missing_run_directory_is_one_error_line(tmp_path):
     assert one_error_line(result) == (
         f"error: {tmp_path / 'nowhere'}: no such folder; give a run directory `imclass train` wrote"
     )
+
+
+def test_the_runtime_is_warm_before_it_says_ready(run):
+    """ModelRuntime.load runs full batches until the runtime is warm, before /readyz says so."""
+    from imclass.serve.runtime import ModelRuntime
+    from imclass.serve.settings import ServeSettings
+
+    runtime = ModelRuntime.load(ServeSettings(run, max_batch=4, runtime="torch"))
+    try:
+        assert 2 <= runtime.warm_up_calls <= 4  # a call no faster than one before: two at least
+    finally:
+        runtime.stop()

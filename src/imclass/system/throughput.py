@@ -23,19 +23,17 @@ import torch
 from imclass.data.images import UnreadableImage, load_rgb, open_image
 from imclass.data.transforms import Preprocessing, pixel_transform
 from imclass.data.workers import cpu_cores, parallel_map
-from imclass.inference.backends import OnnxBackend, TorchBackend
+from imclass.inference.backends import OnnxBackend, TorchBackend, warm_up
 from imclass.inference.device import pieces
 from imclass.inference.predictor import DEFAULT_BATCH
 
 LARGE_PIXELS = 4_000_000  # above it, `imclass downsize` (4 MP by default) shrinks an image
 SIZE_SAMPLE = 1000  # image headers read to count the large ones (all of a smaller folder)
 DECODE_SAMPLE = 8  # images decoded per core (JPEG draft decoding makes 12 MP ~25-60 ms each)
-MODEL_SECONDS = 2.0  # the model is timed over batches for about this long (at least two)
-# ONNX Runtime runs its first few batches of a new shape slowly (buffers grown, kernels picked):
-# lite2 at 320 px with flip TTA, batch 32 on 2 cores, took 2.07 s, 1.51 s, then 1.03 s a call.
-# Timed from the second call, doctor saw half predict's speed over a folder and called a folder
-# of 12-MP JPEGs compute-bound that predict decodes slower than it scores.
-WARM_UP_CALLS = 4  # at most; warm-up stops once a call is no slower than the one before
+# The model is timed warm (inference/backends.py warm_up), then for about this long (at least
+# two batches). Timed from its second call, doctor saw half predict's speed over a folder and
+# called a folder of 12-MP JPEGs compute-bound that predict decodes slower than it scores.
+MODEL_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -126,14 +124,7 @@ def model_rate(backend: TorchBackend | OnnxBackend) -> tuple[float, int]:
     pixels = pixels.to(torch.uint8)
     if isinstance(backend, TorchBackend) and backend.device.type == "cpu":
         pixels = pixels[: pieces(pixels, backend.device)]
-    previous = float("inf")
-    for _ in range(WARM_UP_CALLS):
-        start = time.perf_counter()
-        backend.probabilities(pixels)
-        seconds = time.perf_counter() - start
-        if seconds >= 0.95 * previous:
-            break
-        previous = seconds
+    warm_up(lambda: backend.probabilities(pixels))
     images, start = 0, time.perf_counter()
     while images < 2 * len(pixels) or time.perf_counter() - start < MODEL_SECONDS:
         backend.probabilities(pixels)
