@@ -274,3 +274,36 @@ def test_a_label_file_root_given_as_a_path_is_recorded_and_read_back(tmp_path):
     train_run(lists / "labels.csv", config, tmp_path / "run", Reporter(quiet=True), options)
     _, _, read = read_config(tmp_path / "run")
     assert read.root == str(tmp_path)
+
+
+class KilledBeforeCheckpoint(Exception):
+    """Stands for SIGKILL after an epoch's history row and before its checkpoint."""
+
+
+def test_a_kill_between_history_row_and_checkpoint_keeps_no_row_twice(tmp_path, monkeypatch):
+    """history.csv gets an epoch's row before the epoch's checkpoint is written; the resumed run
+    trains that epoch again, and used to add its row a second time (seen under torchrun)."""
+    from imclass.train import trainer as trainer_module
+    from imclass.train.run import resume_run
+
+    data = make_image_folder(tmp_path / "data", ("red", "blue", "green"), per_class=8)
+    config = TrainConfig(image_size=64, epochs=3, batch_size=8, workers=0, flip_tta=False)
+    real = trainer_module.Trainer._checkpoint
+
+    def killed_after_second_epoch(self, optimizer):
+        if self.state.phase == "finetune" and self.state.epochs_done == 2:
+            raise KilledBeforeCheckpoint
+        real(self, optimizer)
+
+    monkeypatch.setattr(trainer_module.Trainer, "_checkpoint", killed_after_second_epoch)
+    with pytest.raises(KilledBeforeCheckpoint):
+        train_run(data, config, tmp_path / "run", Reporter(quiet=True))
+    monkeypatch.setattr(trainer_module.Trainer, "_checkpoint", real)
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[:2] for row in rows][-1] == ["finetune", "2"]  # no checkpoint of it
+
+    resume_run(tmp_path / "run", Reporter(quiet=True))
+    rows = (tmp_path / "run" / "history.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[:2] for row in rows] == (
+        [["probe", "1"]] + [["finetune", str(e)] for e in (1, 2, 3)] + [["average", "1"]]
+    )

@@ -465,6 +465,9 @@ class Trainer:
             "stale_epochs": self.state.stale_epochs,
             "bad_files": self.state.bad_files,
             "refit": self.state.refit,
+            # history.csv gets an epoch's row before its checkpoint: a kill in between leaves a
+            # row of an epoch the resumed run trains again (resume drops it)
+            "history_rows": len(self.history.rows),
             "best": {
                 "accuracy": self.best.accuracy,
                 "loss": self.best.loss,
@@ -507,6 +510,10 @@ class Trainer:
             extra["best_indices"],
         )
         self.history.load()
+        if "history_rows" in state and len(self.history.rows) > state["history_rows"]:
+            self.history.rows = self.history.rows[: state["history_rows"]]
+            if self.world.is_main:
+                self.directory.write_history(self.history.rows)
         start = {k[len(START) :]: v for k, v in extra.items() if k.startswith(START)}
         self.finetune_start = start or None
         optimizer = self.finetune_optimizer() if "optimizer" in state else None
