@@ -51,3 +51,18 @@ def test_the_declared_threshold_objectives_are_the_ones_the_tuner_scores():
     assert THRESHOLD_OBJECTIVES == ("exact_match", "f1")
     assert exact == pytest.approx(2 / 4)  # rows 1 and 3 right
     assert f1 == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))  # 3 true positives, 1 FP, 1 FN
+
+
+def test_every_runtime_option_offers_exactly_the_runtimes_the_library_knows():
+    # cli/common.py spells them out: importing inference/runtime.py would load torch at start
+    from imclass.inference.runtime import RUNTIMES
+
+    offering = {
+        name: param.type.choices
+        for name, command in main.commands.items()
+        for param in command.params
+        if param.name == "runtime"
+    }
+    assert {"predict", "evaluate", "doctor", "serve"} <= offering.keys()
+    for name, choices in offering.items():
+        assert tuple(choices) == RUNTIMES, name

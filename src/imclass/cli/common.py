@@ -40,7 +40,9 @@ def run_inputs(run_dir: Path) -> list[Path]:
 
 
 def runtime_choice(help_text: str):
-    """--runtime auto|onnx|torch (inference/runtime.py), with what it means for the command."""
+    """--runtime auto|onnx|torch (inference/runtime.py), with what it means for the command.
+    The names are spelled out: importing RUNTIMES would load torch when any command starts
+    (tests/cli/test_options.py checks they agree)."""
     return click.option(
         "--runtime",
         type=click.Choice(["auto", "onnx", "torch"]),
