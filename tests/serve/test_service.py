@@ -296,7 +296,8 @@ def test_a_multilabel_run_answers_the_labels_reaching_their_thresholds(multilabe
 
 def test_two_workers_each_load_the_model_and_answer(run, tmp_path):
     """Each worker takes connections once its model is loaded: none meets a loading one. The
-    ONNX export is made once, before the workers start, not by each."""
+    ONNX export is made once, before the workers start, not by each, and not in the
+    supervisor, which never loads torch or ONNX Runtime."""
     run = Path(shutil.copytree(run, tmp_path / "run"))
     RunDirectory(run).onnx_path.unlink(missing_ok=True)
     with ServerProcess("serve", run, "--workers", "2") as server:
@@ -306,6 +307,7 @@ def test_two_workers_each_load_the_model_and_answer(run, tmp_path):
             for child in psutil.Process(server.process.pid).children()
             if "spawn_main" in " ".join(child.cmdline())
         ]
+        supervisor_libraries = Path(f"/proc/{server.process.pid}/maps").read_text()
         files = [("file", (f"{c}.jpg", colour_jpeg(c, 60 + i))) for i, c in enumerate(COLOURS)]
         with httpx.Client(base_url=server.base, timeout=60) as client:
             answers = [client.post("/v1/predict", files=files) for _ in range(4)]
@@ -314,6 +316,8 @@ def test_two_workers_each_load_the_model_and_answer(run, tmp_path):
     assert len(workers) == 2
     assert all(classes(answer) == list(COLOURS) for answer in answers)
     assert printed.count("exported") == 1, printed
+    assert "libtorch" not in supervisor_libraries
+    assert "onnxruntime" not in supervisor_libraries
 
 
 def test_a_folder_that_is_no_run_is_never_ready_and_says_why(tmp_path):

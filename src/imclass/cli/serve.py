@@ -119,10 +119,21 @@ def _run(config, listener) -> None:
 
 
 def _exported_once(run_dir, runtime: str) -> str:
-    """The runtime every worker process will use, the ONNX export made here first when one is
-    needed: several workers exporting at once would each do the work (and each warn)."""
+    """The runtime every worker process will use, the ONNX export made first when one is
+    needed: several workers exporting at once would each do the work (and each warn). It is
+    made in a child process, so the supervisor, which only watches the workers, never loads
+    torch or ONNX Runtime (~0.5 GB it would hold for the life of the service)."""
     if runtime == "torch":
         return runtime
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as child:
+        return child.submit(_load_and_tell_runtime, run_dir, runtime).result()
+
+
+def _load_and_tell_runtime(run_dir, runtime: str) -> str:
     from imclass.inference.runtime import load_backend
     from imclass.progress import Reporter
 
