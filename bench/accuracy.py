@@ -171,49 +171,50 @@ def summary(title: str, runs: list[dict], methods) -> None:
         )
 
 
-def fridge(root: Path, work: Path, folds: int, seed: int, config: TrainConfig, methods) -> None:
-    source = open_data(root / "fridgeObjects")
-    images = source.all_images()
+def outer_folds(images: ImageSet, folds: int, seed: int) -> list[tuple]:
+    """(name, train indices, test indices) of stratified k-fold outer cross-validation."""
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    runs = []
-    for fold, (train, test) in enumerate(splitter.split(images.paths, images.labels)):
-        name = f"fridgeObjects fold {fold + 1}/{folds}"
-        runs.append(
-            compare(
-                name,
-                images.subset(train),
-                images.subset(test),
-                source.classes,
-                work / f"fold{fold}",
-                config,
-                methods,
-            )
+    parts = splitter.split(images.paths, images.labels)
+    return [(f"fold {k + 1}/{folds}", train, test) for k, (train, test) in enumerate(parts)]
+
+
+def holdout_splits(images: ImageSet, fraction: float, seeds: list[int]) -> list[tuple]:
+    """(name, train indices, test indices): one stratified split per seed, fraction held out."""
+    return [
+        (
+            f"{1 - fraction:.0%} / {fraction:.0%} split, seed {seed}",
+            *train_test_split(
+                np.arange(len(images)),
+                test_size=fraction,
+                stratify=images.labels,
+                random_state=seed,
+            ),
         )
-    summary(f"fridgeObjects {folds}-fold", runs, methods)
+        for seed in seeds
+    ]
 
 
-def fridge_holdout(
-    root: Path, work: Path, fraction: float, seeds: list[int], config: TrainConfig, methods
-) -> None:
+def fridge(root: Path, work: Path, args: argparse.Namespace, config: TrainConfig, methods) -> None:
     source = open_data(root / "fridgeObjects")
     images = source.all_images()
-    runs = []
-    for seed in seeds:
-        train, test = train_test_split(
-            np.arange(len(images)), test_size=fraction, stratify=images.labels, random_state=seed
+    if args.holdout:
+        seeds = [int(seed) for seed in args.split_seeds.split(",")]
+        splits, title = holdout_splits(images, args.holdout, seeds), f"{len(seeds)} splits"
+    else:
+        splits, title = outer_folds(images, args.folds, args.fold_seed), f"{args.folds}-fold"
+    runs = [
+        compare(
+            f"fridgeObjects {name}",
+            images.subset(train),
+            images.subset(test),
+            source.classes,
+            work / f"split{index}",
+            config,
+            methods,
         )
-        runs.append(
-            compare(
-                f"fridgeObjects {1 - fraction:.0%} / {fraction:.0%} split, seed {seed}",
-                images.subset(train),
-                images.subset(test),
-                source.classes,
-                work / f"split{seed}",
-                config,
-                methods,
-            )
-        )
-    summary(f"fridgeObjects {len(seeds)} splits", runs, methods)
+        for index, (name, train, test) in enumerate(splits)
+    ]
+    summary(f"fridgeObjects {title}", runs, methods)
 
 
 def hymenoptera(root: Path, work: Path, config: TrainConfig, methods) -> None:
@@ -247,11 +248,8 @@ def main() -> None:
     use_all_cores()
     root = args.data_root.resolve()
     with tempfile.TemporaryDirectory() as work:
-        if args.only in (None, "fridge") and args.holdout:
-            seeds = [int(seed) for seed in args.split_seeds.split(",")]
-            fridge_holdout(root, Path(work), args.holdout, seeds, config, methods)
-        elif args.only in (None, "fridge"):
-            fridge(root, Path(work), args.folds, args.fold_seed, config, methods)
+        if args.only in (None, "fridge"):
+            fridge(root, Path(work), args, config, methods)
         if args.only in (None, "hymenoptera"):
             hymenoptera(root, Path(work), config, methods)
 
