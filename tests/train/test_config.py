@@ -13,6 +13,8 @@ def test_invalid_parameter_message_names_it():
         TrainConfig(lr=-3)
     with pytest.raises(ConfigError, match="Did you mean 'photo'"):
         TrainConfig(augment="phot")
+    with pytest.raises(ConfigError, match=r"'pooling' parameter of train must be 'gem' or 'avg'"):
+        TrainConfig(pooling="max")
 
 
 def test_name_value_settings_are_typed_by_their_setting():

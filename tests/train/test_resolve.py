@@ -31,7 +31,7 @@ def resolved_for(data, **settings):
 
 def test_defaults_choose_the_offline_backbone_at_its_size_with_flips(tmp_path):
     resolved = resolved_for(folder_of_classes(tmp_path / "data"))
-    assert resolved.model == DEFAULT_MODEL and resolved.head == "avg"
+    assert resolved.model == DEFAULT_MODEL and resolved.head == "gem"
     assert resolved.preprocessing.image_size == DEFAULT_IMAGE_SIZE
     assert resolved.classes == ("cat", "dog") and not resolved.multilabel
     assert resolved.flip_tta and resolved.device == "cpu"
@@ -44,6 +44,9 @@ def test_explicit_settings_win_and_another_backbone_keeps_its_pretrained_size(tm
     data = folder_of_classes(tmp_path / "data")
     assert resolved_for(data, image_size=128).preprocessing.image_size == 128
     other = resolved_for(data, model="resnet18")
+    assert other.head == "avg"  # GeM is the default only where it was measured
+    assert resolved_for(data, model="resnet18", pooling="gem").head == "gem"
+    assert resolved_for(data, pooling="avg").head == "avg"
     assert other.preprocessing.image_size == 224 and other.preprocessing.crop_pct == 0.95
     assert resolved_for(data, cache=True).cache is True
     assert resolved_for(data, flip_tta=False).flip_tta is False
@@ -78,7 +81,7 @@ def test_config_yaml_is_the_resolved_settings_and_reads_back(tmp_path):
     dumped = resolved.to_yaml_dict(data, LabelOptions(), "9.9")
     assert dumped["train"] == TrainConfig(epochs=2).to_dict()
     assert dumped["resolved"]["image_size"] == DEFAULT_IMAGE_SIZE
-    assert dumped["resolved"]["head"] == "avg" and dumped["resolved"]["cache"] is False
+    assert dumped["resolved"]["head"] == "gem" and dumped["resolved"]["cache"] is False
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").write_text(yaml.safe_dump(dumped, sort_keys=False))

@@ -74,11 +74,49 @@ def test_run_directory_is_complete(trained):
     assert 0 <= result.metrics["expected_calibration_error_unscaled"] <= 1
 
 
-def test_history_has_both_phases(trained):
+def test_history_has_both_phases_and_the_verdict_on_phase_2(trained):
     _, result = trained
     lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
-    assert [line.split(",")[0] for line in lines[1:]] == ["probe", "finetune", "average"]
+    # the probe already classifies every validation image: phase 2 cannot beat it
+    phases = [line.split(",")[0] for line in lines[1:]]
+    assert phases == ["probe", "finetune", "average", "probe kept"]
+
+
+def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path):
+    """Saved: the probe on the pretrained body, with the probe's validation figures."""
+    from imclass.models.heads import build_model
+
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    result = train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["phase"] for r in rows][-1] == "probe kept"
+    assert float(rows[-1]["valid_accuracy"]) == float(rows[0]["valid_accuracy"]) == 1.0
+    assert result.best_epoch == "probe kept 1"
+    saved = load_file(str(result.run_dir / "model.safetensors"))
+    pretrained = build_model("tf_efficientnet_lite2", 2, "gem").state_dict()
+    assert (
+        saved["blocks.6.0.conv_pwl.weight"] - pretrained["blocks.6.0.conv_pwl.weight"]
+    ).abs().max() == 0  # trainable in phase 2, back to its start
+
+
+def test_phase_2_that_beats_the_probe_on_validation_is_kept(tmp_path, monkeypatch):
+    """A probe made to misclassify every validation image: phase 2 beats it and stays."""
+    from imclass.train.trainer import Trainer
+
+    real = Trainer._probe_head
+
+    def wrong_probe(self, train, valid):
+        real(self, train, valid)
+        probe = self.probe_valid
+        self.probe_valid = type(probe)(-probe.values, probe.labels, probe.indices, [])
+
+    monkeypatch.setattr(Trainer, "_probe_head", wrong_probe)
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    result = train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
+    phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
+    assert phases == ["probe", "finetune", "average"]
+    assert result.best_epoch == "average 1"
 
 
 def test_the_machine_is_sampled_into_system_csv_with_its_documented_columns(trained):
@@ -111,7 +149,7 @@ def test_the_history_records_each_epoch_s_wait_for_data(trained):
 
 def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_path):
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
-    config = TrainConfig(**{**TINY, "refit": True})
+    config = TrainConfig(**{**TINY, "refit": True, "finetune_must_win": False})
     result = train_run(data, config, tmp_path / "run", Reporter(quiet=True))
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
     assert [r["phase"] for r in rows] == [
@@ -128,16 +166,24 @@ def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_pa
     assert result.metrics["n_images"] == 4  # the validation figures are the first pass's
 
 
+def test_a_refit_after_the_probe_was_kept_refits_the_probe_alone(tmp_path):
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    config = TrainConfig(**{**TINY, "refit": True})
+    result = train_run(data, config, tmp_path / "run", Reporter(quiet=True))
+    phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
+    assert phases == ["probe", "finetune", "average", "probe kept", "refit probe"]
+
+
 def test_wise_alpha_moves_phase_2_back_to_its_start(tmp_path):
     """wise_alpha 0: the saved body is the pretrained one again (phase 2's start);
     0.5: halfway between start and fine-tuned weights."""
     from imclass.models.heads import build_model
 
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
-    pretrained = build_model("tf_efficientnet_lite2", 2).state_dict()
+    pretrained = build_model("tf_efficientnet_lite2", 2, "gem").state_dict()
     saved = {}
     for alpha in (0.0, 0.5, 1.0):
-        config = TrainConfig(**{**TINY, "wise_alpha": alpha})
+        config = TrainConfig(**{**TINY, "wise_alpha": alpha, "finetune_must_win": False})
         result = train_run(data, config, tmp_path / f"run{alpha}", Reporter(quiet=True))
         saved[alpha] = load_file(str(result.run_dir / "model.safetensors"))
         phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
@@ -246,14 +292,19 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
     out, err = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, err
     assert "resuming" in err
-    history = (tmp_path / "killed" / "history.csv").read_text().splitlines()[1:]
-    assert [row.split(",")[:2] for row in history] == (
-        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
-    )
     assert not (tmp_path / "killed" / "checkpoint.safetensors").exists()
 
     straight = imclass("train", str(data), "--out", str(tmp_path / "straight"), *common)
     straight.communicate(timeout=240)
+    # the same rows, the verdict on phase 2 included (the probe's logits are checkpointed)
+    history, again = (
+        [row.split(",")[:2] for row in (run / "history.csv").read_text().splitlines()[1:]]
+        for run in (tmp_path / "killed", tmp_path / "straight")
+    )
+    assert history[:7] == (
+        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
+    )
+    assert history == again and len(history) in (7, 8)
     a = load_file(str(tmp_path / "killed" / "model.safetensors"))
     b = load_file(str(tmp_path / "straight" / "model.safetensors"))
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
@@ -287,7 +338,9 @@ def test_a_kill_between_history_row_and_checkpoint_keeps_no_row_twice(tmp_path, 
     from imclass.train.run import resume_run
 
     data = make_image_folder(tmp_path / "data", ("red", "blue", "green"), per_class=8)
-    config = TrainConfig(image_size=64, epochs=3, batch_size=8, workers=0, flip_tta=False)
+    config = TrainConfig(
+        image_size=64, epochs=3, batch_size=8, workers=0, flip_tta=False, finetune_must_win=False
+    )
     real = trainer_module.Trainer._checkpoint
 
     def killed_after_second_epoch(self, optimizer):

@@ -13,3 +13,8 @@ DEFAULT_IMAGE_SIZE = 320  # for DEFAULT_MODEL; any other backbone gets its pretr
 def default_image_size(model: str, pretrained_size: int) -> int:
     """The input size when none is asked for: DEFAULT_IMAGE_SIZE for the default backbone."""
     return DEFAULT_IMAGE_SIZE if model == DEFAULT_MODEL else pretrained_size
+
+
+# Single-label pooling before the linear head (models/heads.py): timm's average or generalised
+# mean. GeM by default on the offline backbones, where it was measured (heads.py's docstring).
+POOLINGS = ("gem", "avg")

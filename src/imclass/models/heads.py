@@ -1,4 +1,14 @@
-"""Classifier heads. Single-label keeps timm's own (average pooling, then a linear layer).
+"""Classifier heads. Single-label: timm's linear layer after the model's pooling, which is its
+own average pooling ("avg") or generalised-mean pooling ("gem", below).
+
+Generalised mean (GeM; Radenović, Tolias & Chum, "Fine-tuning CNN Image Retrieval with No
+Human Annotation", TPAMI 2018) pools each channel as (mean x^p)^(1/p): p = 1 is the average,
+p -> infinity the maximum. At p = 3 a channel that fires strongly on a small part of the photo
+(a small bee on a large honeycomb) is not averaged away as it is by the mean, while the whole
+photo still counts, unlike the maximum. It needs non-negative features (after a ReLU, as in
+the EfficientNet-Lite backbones); negative values are clamped. Frozen-feature probes of
+tf_efficientnet_lite2 at 320 px on twenty fresh 75 / 25 fridgeObjects splits: GeM 0.966 +-
+0.025 against average pooling's 0.956 +- 0.029; hymenoptera train -> val 0.987 both.
 
 Multi-label uses class-specific residual attention (CSRA; Zhu & Wu, "Residual Attention: A
 Simple but Effective Method for Multi-Label Recognition", ICCV 2021) at temperature infinity:
@@ -16,10 +26,55 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from imclass.errors import ModelError
 from imclass.models.backbones import create_backbone
 
 CLASS_ATTENTION = "csra"
 LAMBDA = 0.2  # the paper's range is 0.1-0.5; 0.2 was best on the composites
+GEM = "gem"
+GEM_P = 3.0  # the paper's value
+
+
+class GeneralizedMeanPool(nn.Module):
+    """(mean over locations of x^p)^(1/p) per channel, in float32; flatten as the pooling it
+    replaces did (timm models that pool before a 1x1 conv keep the 1 x 1 map)."""
+
+    def __init__(self, flatten: nn.Module, p: float = GEM_P, eps: float = 1e-6):
+        super().__init__()
+        self.flatten, self.p, self.eps = flatten, p, eps
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        pooled = features.float().clamp(min=self.eps).pow(self.p).mean((2, 3), keepdim=True)
+        return self.flatten(pooled.pow(1.0 / self.p).to(features.dtype))
+
+
+def adaptive_pool(model: nn.Module) -> tuple[nn.Module, str] | None:
+    """The model's one timm adaptive pooling layer and its name, or None: transformers pool
+    tokens, and some models have no single pooling layer to replace."""
+    from timm.layers import SelectAdaptivePool2d
+
+    found = [(m, n) for n, m in model.named_modules() if isinstance(m, SelectAdaptivePool2d)]
+    return found[0] if len(found) == 1 else None
+
+
+def supports_gem(architecture: str) -> bool:
+    """Whether the model's pooling can be GeM (see adaptive_pool), decided without weights."""
+    import timm
+
+    with torch.device("meta"):
+        return adaptive_pool(timm.create_model(architecture, pretrained=False)) is not None
+
+
+def _use_gem(model: nn.Module, architecture: str) -> None:
+    found = adaptive_pool(model)
+    if found is None:
+        raise ModelError(
+            f"{architecture} has no single pooling layer before its classifier to make "
+            f"generalised-mean; use pooling 'avg'"
+        )
+    pool, name = found
+    parent, _, attribute = name.rpartition(".")
+    setattr(model.get_submodule(parent), attribute, GeneralizedMeanPool(pool.flatten))
 
 
 class ClassAttentionHead(nn.Module):
@@ -73,10 +128,12 @@ def build_model(
     architecture: str, num_classes: int, head: str = "avg", *, pretrained: bool = True
 ) -> nn.Module:
     """The backbone with the head a ModelSpec names: timm's own pooling ("avg", "avgmax" in
-    runs of imclass 0.1) or class attention ("csra")."""
+    runs of imclass 0.1), generalised mean ("gem") or class attention ("csra")."""
     model = create_backbone(architecture, num_classes, pretrained=pretrained)
     if head == CLASS_ATTENTION:
         return ClassAttentionModel(model, num_classes)
-    if head != "avg":
+    if head == GEM:
+        _use_gem(model, architecture)
+    elif head != "avg":
         model.reset_classifier(num_classes, global_pool=head)
     return model

@@ -18,7 +18,8 @@ from imclass.data.transforms import Preprocessing, has_horizontal_flips
 from imclass.inference.device import pick_device
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import default_preprocessing
-from imclass.models.heads import CLASS_ATTENTION
+from imclass.models.heads import CLASS_ATTENTION, GEM, supports_gem
+from imclass.models.offline_weights import PACKAGES
 from imclass.train.config import TrainConfig
 from imclass.train.distributed import World
 
@@ -33,7 +34,8 @@ class Resolved:
     multilabel: bool
     # Several objects per image: a centre crop could cut one off, and pooling before the head
     # mixes them; class attention scores every location (models/heads.py).
-    head: str  # "avg" (timm's own pooling and linear layer) or CLASS_ATTENTION (multi-label)
+    # single-label: the pooling before the linear layer, "gem" or "avg" (timm's own)
+    head: str
     preprocessing: Preprocessing
     flip_tta: bool
     device: str
@@ -99,7 +101,7 @@ def resolve(
         model=model,
         classes=tuple(source.classes),
         multilabel=source.multilabel,
-        head=CLASS_ATTENTION if source.multilabel else "avg",
+        head=CLASS_ATTENTION if source.multilabel else pooling(config.pooling, model),
         preprocessing=pre,
         flip_tta=config.flip_tta and has_horizontal_flips(config.augment),
         device=world.device(str(pick_device(config.device))),
@@ -111,3 +113,11 @@ def resolve(
         world_size=world.size,
         batch_per_process=world.batch_per_process(config.batch_size),
     )
+
+
+def pooling(asked: str | None, model: str) -> str:
+    """The single-label head's pooling: as asked, else GeM for the offline backbones (where
+    it was measured, models/heads.py) and timm's average pooling for every other model."""
+    if asked is not None:
+        return asked
+    return GEM if model in PACKAGES and supports_gem(model) else "avg"

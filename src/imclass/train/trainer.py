@@ -8,9 +8,11 @@ Phase 2 ("finetune"): the network on augmented images, its earliest layers froze
 learning rate for body and head, AdamW with warm-up and cosine decay.
 Phase 2 ends on the average of its start and its last epoch (wise_alpha, WiSE-FT): no epoch is
 picked on the few validation images, which serve the temperature (train/calibration.py),
-multi-label thresholds and the history. A checkpoint after every epoch makes an interrupted
-run resumable. Under torchrun the processes divide the images among them and only rank 0
-writes (train/distributed.py).
+multi-label thresholds and the history. Single-label, phase 2 must then beat the probe's
+validation accuracy (finetune_must_win), else the probe is the model: on ~100 photos per class
+whose frozen features already separate the classes, fine-tuning lowered held-out accuracy.
+A checkpoint after every epoch makes an interrupted run resumable. Under torchrun the
+processes divide the images among them and only rank 0 writes (train/distributed.py).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class TrainState:
     stale_epochs: int = 0  # phase-2 epochs without improvement, for early stopping
     bad_files: dict[str, str] = field(default_factory=dict)
     refit: bool = False  # the second pass, on train + valid (see Trainer.start_refit)
+    probe_kept: bool = False  # phase 2 did not beat the probe on validation (the refit skips it)
 
 
 class Trainer:
@@ -122,6 +125,8 @@ class Trainer:
         self.first_pass_features: tuple[Outputs, Outputs, int] | None = None
         # phase 2's starting weights, for the weight-space average at its end (wise_alpha)
         self.finetune_start: dict[str, torch.Tensor] | None = None
+        # the probe's validation logits (labels, indices), which phase 2 must beat
+        self.probe_valid: Outputs | None = None
         self.warned_of_data_wait = False  # the warning is given once per run
 
     def _loader(self, images: ImageSet, augment: str, *, shuffle: bool, epoch_seed: int = 0):
@@ -155,7 +160,9 @@ class Trainer:
         training data once it has served the temperature, thresholds and history."""
         with self._random_numbers():  # the fresh head's initialisation
             self._enter_refit()
-        self.state = TrainState(bad_files=self.state.bad_files, refit=True)
+        self.state = TrainState(
+            bad_files=self.state.bad_files, refit=True, probe_kept=self.state.probe_kept
+        )
         self.best = Best()
         self.reporter.line(f"refit on all {len(self.train_set)} images")
 
@@ -195,6 +202,8 @@ class Trainer:
             self._head_phase()
         elif self.state.phase == "head":
             self.state.phase = "finetune"
+        if self.state.phase == "finetune" and self.state.refit and self.state.probe_kept:
+            self.state.phase = "done"  # the first pass found phase 2 no better than the probe
         if self.state.phase == "finetune":
             self._finetune_phase()
         return self.best
@@ -240,6 +249,8 @@ class Trainer:
         )
         valid_values = valid.values.reshape(len(valid.labels), train.values.shape[1])
         logits = torch.from_numpy(probe.logits(valid_values.numpy()))
+        if len(valid.labels):
+            self.probe_valid = Outputs(logits, valid.labels, valid.indices, [])
         self._end_epoch(self._phase("probe"), 0, stats, logits, valid, float("nan"))
 
     def _attention_head_epochs(self, train: Outputs, valid: Outputs) -> None:
@@ -274,7 +285,8 @@ class Trainer:
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
         optimizer = optimizer or self.finetune_optimizer()
-        if self.finetune_start is None and self.config.wise_alpha < 1 and self.config.epochs:
+        keep_start = self.config.wise_alpha < 1 or self._judging_phase_two()
+        if self.finetune_start is None and self.config.epochs and keep_start:
             self.finetune_start = _trainable_state(self.model)
         epochs = self.config.epochs
         batches = self.world.batches_per_epoch(len(self.train_set), self.config.batch_size)
@@ -332,22 +344,50 @@ class Trainer:
                 )
                 break
         if self.finetune_start is not None:
-            self._average_with_start(valid_loader)
+            if self.config.wise_alpha < 1:
+                self._average_with_start(valid_loader)
+            if self._judging_phase_two():
+                self._keep_probe_unless_beaten()
+            self.state.phase, self.finetune_start = "done", None
+            self._checkpoint(None)
+
+    def _judging_phase_two(self) -> bool:
+        """Whether phase 2 must beat the probe: single-label, with a probe and validation (the
+        refit pass has none: it follows the first pass's verdict)."""
+        return (
+            self.config.finetune_must_win and self.probe_valid is not None and not self.state.refit
+        )
 
     def _average_with_start(self, valid_loader) -> None:
         """Phase 2's weights moved back towards its start (WiSE-FT); validated and saved as the
         run's last "epoch", so temperature and thresholds are fitted on what is saved."""
         alpha = self.config.wise_alpha
+        self._blend_with_start(alpha)
+        valid = self._validate(valid_loader)
+        self._end_epoch(self._phase("average"), 0, _NOTHING, valid.values, valid, float("nan"))
+
+    def _blend_with_start(self, alpha: float) -> None:
+        """The trainable weights become alpha * themselves + (1 - alpha) * phase 2's start."""
         with torch.no_grad():
             current = self.model.state_dict()
             for name, start in self.finetune_start.items():
                 end = current[name]
                 end.copy_(alpha * end + (1 - alpha) * start.to(end.device, end.dtype))
-        valid = self._validate(valid_loader)
-        nothing = EpochStats(float("nan"), float("nan"), 0, 0.0, 0.0)
-        self._end_epoch(self._phase("average"), 0, nothing, valid.values, valid, float("nan"))
-        self.state.phase, self.finetune_start = "done", None
-        self._checkpoint(None)
+
+    def _keep_probe_unless_beaten(self) -> None:
+        """Phase 2's result stays only if it classifies more validation images correctly than
+        the probe it started from; otherwise the probe's weights are restored and saved, as
+        the run's last "epoch" (so temperature and the figures are the probe's)."""
+        probe = self.probe_valid
+        tuned = self.task.correct(self.best.logits, torch.as_tensor(self._valid_targets()[0]))
+        if tuned > self.task.correct(probe.values, probe.labels):
+            return
+        self._blend_with_start(0.0)
+        self.state.probe_kept = True
+        self.reporter.line(
+            "phase 2 did not beat the probe on validation: the probe is kept (finetune_must_win)"
+        )
+        self._end_epoch(self._phase("probe kept"), 0, _NOTHING, probe.values, probe, float("nan"))
 
     def _validate(self, valid_loader) -> Outputs:
         """The model's validation logits, with flip TTA where the saved model will use it."""
@@ -465,6 +505,7 @@ class Trainer:
             "stale_epochs": self.state.stale_epochs,
             "bad_files": self.state.bad_files,
             "refit": self.state.refit,
+            "probe_kept": self.state.probe_kept,
             # history.csv gets an epoch's row before its checkpoint: a kill in between leaves a
             # row of an epoch the resumed run trains again (resume drops it)
             "history_rows": len(self.history.rows),
@@ -481,6 +522,10 @@ class Trainer:
         }
         for name, value in (self.finetune_start or {}).items():
             tensors[f"{START}{name}"] = value
+        if self.probe_valid is not None:  # copies: safetensors refuses tensors that share memory
+            tensors["probe_logits"] = self.probe_valid.values.clone()
+            tensors["probe_labels"] = self.probe_valid.labels.clone()
+            tensors["probe_indices"] = self.probe_valid.indices.clone()
         self.directory.write_checkpoint(state, tensors, self.model, optimizer)
 
     def resume(self) -> Best:
@@ -497,7 +542,12 @@ class Trainer:
             state["stale_epochs"],
             state["bad_files"],
             state.get("refit", False),
+            state.get("probe_kept", False),
         )
+        if "probe_logits" in extra:
+            self.probe_valid = Outputs(
+                extra["probe_logits"], extra["probe_labels"], extra["probe_indices"], []
+            )
         if self.state.refit:  # temperature and thresholds came from the first pass
             self._enter_refit()
             self.spec = self.world.from_main(self.directory.read_spec)
@@ -562,6 +612,9 @@ class Trainer:
         )
         paths = [self.valid_set.paths[i] for i in indices]
         return labels, paths
+
+
+_NOTHING = EpochStats(float("nan"), float("nan"), 0, 0.0, 0.0)  # a row that trained nothing
 
 
 def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
