@@ -48,7 +48,7 @@ class GeneralizedMeanPool(nn.Module):
         return self.flatten(pooled.pow(1.0 / self.p).to(features.dtype))
 
 
-def adaptive_pool(model: nn.Module) -> tuple[nn.Module, str] | None:
+def _adaptive_pool(model: nn.Module) -> tuple[nn.Module, str] | None:
     """The model's one timm adaptive pooling layer and its name, or None: transformers pool
     tokens, and some models have no single pooling layer to replace."""
     from timm.layers import SelectAdaptivePool2d
@@ -57,16 +57,8 @@ def adaptive_pool(model: nn.Module) -> tuple[nn.Module, str] | None:
     return found[0] if len(found) == 1 else None
 
 
-def supports_gem(architecture: str) -> bool:
-    """Whether the model's pooling can be GeM (see adaptive_pool), decided without weights."""
-    import timm
-
-    with torch.device("meta"):
-        return adaptive_pool(timm.create_model(architecture, pretrained=False)) is not None
-
-
 def _use_gem(model: nn.Module, architecture: str) -> None:
-    found = adaptive_pool(model)
+    found = _adaptive_pool(model)
     if found is None:
         raise ModelError(
             f"{architecture} has no single pooling layer before its classifier to make "

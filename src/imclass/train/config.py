@@ -115,20 +115,18 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self._check_positive_ints()
         self._check_fractions()
-        check_augment(self.augment)
-        if self.threshold_objective not in THRESHOLD_OBJECTIVES:
-            raise invalid_parameter(
-                "threshold_objective",
-                "train",
-                " or ".join(map(repr, THRESHOLD_OBJECTIVES)),
-                self.threshold_objective,
-            )
-        if self.pooling is not None and self.pooling not in POOLINGS:
-            raise invalid_parameter(
-                "pooling", "train", " or ".join(map(repr, POOLINGS)), self.pooling
-            )
+        check_augment(self.augment)  # first: its message suggests the closest preset
+        self._check_choices()
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise invalid_parameter("device", "train", "'auto', 'cpu' or 'cuda[:N]'", self.device)
+
+    def _check_choices(self) -> None:
+        """Every setting that declares its choices holds one of them (None: choose for me)."""
+        for setting_field in fields(self):
+            choices, value = setting_field.metadata["choices"], getattr(self, setting_field.name)
+            if choices and value is not None and value not in choices:
+                expected = " or ".join(map(repr, choices))
+                raise invalid_parameter(setting_field.name, "train", expected, value)
 
     def _check_positive_ints(self) -> None:
         for name, low in (

@@ -18,7 +18,7 @@ from imclass.data.transforms import Preprocessing, has_horizontal_flips
 from imclass.inference.device import pick_device
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import default_preprocessing
-from imclass.models.heads import CLASS_ATTENTION, GEM, supports_gem
+from imclass.models.heads import CLASS_ATTENTION, GEM
 from imclass.models.offline_weights import PACKAGES
 from imclass.train.config import TrainConfig
 from imclass.train.distributed import World
@@ -117,7 +117,8 @@ def resolve(
 
 def pooling(asked: str | None, model: str) -> str:
     """The single-label head's pooling: as asked, else GeM for the offline backbones (where
-    it was measured, models/heads.py) and timm's average pooling for every other model."""
+    it was measured, models/heads.py; EfficientNet-Lites, which all pool by one timm layer)
+    and timm's average pooling for every other model."""
     if asked is not None:
         return asked
-    return GEM if model in PACKAGES and supports_gem(model) else "avg"
+    return GEM if model in PACKAGES else "avg"
