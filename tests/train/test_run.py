@@ -80,7 +80,7 @@ def test_history_has_both_phases_and_the_verdict_on_phase_2(trained):
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
     # the probe already classifies every validation image: phase 2 cannot beat it
     phases = [line.split(",")[0] for line in lines[1:]]
-    assert phases == ["probe", "finetune", "average", "probe kept"]
+    assert phases == ["probe", "finetune", "average", "probe kept", "refit probe"]
 
 
 def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path):
@@ -90,9 +90,12 @@ def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path):
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
     result = train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
-    assert [r["phase"] for r in rows][-1] == "probe kept"
-    assert float(rows[-1]["valid_accuracy"]) == float(rows[0]["valid_accuracy"]) == 1.0
-    assert result.best_epoch == "probe kept 1"
+    assert [r["phase"] for r in rows][-2:] == ["probe kept", "refit probe"]
+    assert float(rows[-2]["valid_accuracy"]) == float(rows[0]["valid_accuracy"]) == 1.0
+    assert rows[-1]["valid_accuracy"] == "nan"  # refitted on every image: nothing to validate
+    assert result.best_epoch == "refit probe 1"  # what is saved: the probe on all 16 images
+    # the validation figures and the temperature are those of the probe it was judged by
+    assert result.metrics["n_images"] == 4
     saved = load_file(str(result.run_dir / "model.safetensors"))
     pretrained = build_model("tf_efficientnet_lite2", 2, "gem").state_dict()
     assert (
@@ -304,7 +307,7 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
     assert history[:7] == (
         [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
     )
-    assert history == again and len(history) in (7, 8)
+    assert history == again and len(history) in (7, 9)  # 9: probe kept, then refitted
     a = load_file(str(tmp_path / "killed" / "model.safetensors"))
     b = load_file(str(tmp_path / "straight" / "model.safetensors"))
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)

@@ -72,11 +72,12 @@ class TrainConfig:
     )
     # Single-label phase 2 must earn its place: held-out, on fresh 75 / 25 fridgeObjects splits
     # (seeds 101-105) the probe scored 0.971 +- 0.032 and the probe fine-tuned 0.947 +- 0.034;
-    # hymenoptera 0.980 against 0.974. A tie on validation keeps the probe.
+    # hymenoptera 0.980 against 0.974. A tie on validation keeps the probe, which is then
+    # refitted on train + validation (Trainer.refits).
     finetune_must_win: bool = setting(
         True,
         "single-label: keep phase 2 only if its validation accuracy beats the probe's; "
-        "otherwise the probe is the saved model",
+        "otherwise the probe, refitted on train + validation, is the saved model",
     )
     weight_decay: float = setting(0.01, "AdamW weight decay")
     # calibration is the temperature's job (train/calibration.py)

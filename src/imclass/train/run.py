@@ -189,7 +189,7 @@ def _validate_and_refit(trainer: Trainer) -> dict:
     the second pass on train + valid, which keeps them (validation images cannot judge a
     model trained on them)."""
     metrics = _validate(trainer) if trainer.world.is_main else {}
-    if trainer.config.refit and len(trainer.valid_set):
+    if trainer.refits():
         trainer.start_refit()
         trainer.fit()
     return metrics
@@ -203,7 +203,7 @@ def _validate(trainer: Trainer) -> dict:
     if trainer.task.multilabel:
         thresholds = _tune_thresholds(trainer, labels, probs)
     title = f"imclass run {trainer.run_dir.name}: validation"
-    if trainer.config.refit:
+    if trainer.refits():
         title += " (first pass; the saved model was then refitted on train + validation)"
     return write_evaluation(
         trainer.directory,
