@@ -534,10 +534,8 @@ class Trainer:
         }
         for name, value in (self.finetune_start or {}).items():
             tensors[f"{START}{name}"] = value
-        if self.probe_valid is not None:  # copies: safetensors refuses tensors that share memory
-            tensors["probe_logits"] = self.probe_valid.values.clone()
-            tensors["probe_labels"] = self.probe_valid.labels.clone()
-            tensors["probe_indices"] = self.probe_valid.indices.clone()
+        if self.probe_valid is not None:
+            tensors.update(_named_tensors("probe", self.probe_valid, PROBE_PARTS))
         tensors.update(self._first_pass_tensors())
         self.directory.write_checkpoint(state, tensors, self.model, optimizer)
 
@@ -547,18 +545,15 @@ class Trainer:
         if self.first_pass_features is None or self.task.multilabel:
             return {}
         train, valid, train_size = self.first_pass_features
-        tensors = {"first_train_size": torch.tensor(train_size)}
-        for side, out in (("train", train), ("valid", valid)):
-            for part in PARTS:
-                tensors[f"first_{side}_{part}"] = getattr(out, part).clone()
-        return tensors
+        return {
+            "first_train_size": torch.tensor(train_size),
+            **_named_tensors("first_train", train),
+            **_named_tensors("first_valid", valid),
+        }
 
     def _restore_first_pass(self, extra: dict[str, torch.Tensor]) -> None:
         if "first_train_size" in extra:
-            train, valid = (
-                Outputs(*(extra[f"first_{side}_{part}"] for part in PARTS), [])
-                for side in ("train", "valid")
-            )
+            train, valid = (_outputs_named(extra, side) for side in ("first_train", "first_valid"))
             self.first_pass_features = (train, valid, int(extra["first_train_size"]))
 
     def resume(self) -> Best:
@@ -578,9 +573,7 @@ class Trainer:
             state.get("probe_kept", False),
         )
         if "probe_logits" in extra:
-            self.probe_valid = Outputs(
-                extra["probe_logits"], extra["probe_labels"], extra["probe_indices"], []
-            )
+            self.probe_valid = _outputs_named(extra, "probe", PROBE_PARTS)
         self._restore_first_pass(extra)
         if self.state.refit:  # temperature and thresholds came from the first pass
             self._enter_refit()
@@ -651,7 +644,23 @@ class Trainer:
 _NOTHING = EpochStats(float("nan"), float("nan"), 0, 0.0, 0.0)  # a row that trained nothing
 
 
+# Outputs in a checkpoint: one tensor per part, named prefix_part (the probe's values were
+# always stored as its logits)
 PARTS = ("values", "labels", "indices")
+PROBE_PARTS = ("logits", "labels", "indices")
+
+
+def _named_tensors(prefix: str, out: Outputs, names=PARTS) -> dict[str, torch.Tensor]:
+    """Copies (safetensors refuses tensors that share memory) of out's tensors, by name."""
+    return {
+        f"{prefix}_{name}": getattr(out, part).clone()
+        for name, part in zip(names, PARTS, strict=True)
+    }
+
+
+def _outputs_named(extra: dict[str, torch.Tensor], prefix: str, names=PARTS) -> Outputs:
+    """What _named_tensors stored, as Outputs again (its failures are in the state)."""
+    return Outputs(*(extra[f"{prefix}_{name}"] for name in names), [])
 
 
 def _trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
