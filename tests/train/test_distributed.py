@@ -102,7 +102,7 @@ def test_nproc_runs_torchrun_with_the_same_arguments_less_nproc():
 # ---- two gloo processes ----------------------------------------------------------------------
 
 GATHER = """
-    import json, sys, torch
+    import json, pathlib, sys, torch
     from imclass.inference.batches import Outputs
     from imclass.train.distributed import World, process_group
 
@@ -115,8 +115,9 @@ GATHER = """
         failures = [(1, "cut")] if world.is_main else []
         out = world.gather(Outputs(values, torch.tensor(share), local, failures))
         named = world.from_main(lambda: "run-" + str(world.rank))
-        print(json.dumps([world.rank, out.values.tolist(), out.indices.tolist(),
-                          out.labels.tolist(), out.failures, named]))
+        # one file a rank: two processes' prints can interleave on torchrun's shared stdout
+        row = [out.values.tolist(), out.indices.tolist(), out.labels.tolist(), out.failures, named]
+        pathlib.Path(sys.argv[1], f"rank{world.rank}.json").write_text(json.dumps(row))
 """
 
 
@@ -125,12 +126,17 @@ def test_two_processes_gather_every_row_in_order(tmp_path):
     script = tmp_path / "gather.py"
     script.write_text(textwrap.dedent(GATHER))
     done = subprocess.run(
-        torchrun(2, script), env=environment(), capture_output=True, text=True, timeout=180
+        torchrun(2, script, tmp_path),
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
-    rows = sorted(line for line in done.stdout.splitlines() if line.startswith("["))
-    for rank, line in enumerate(rows):
-        values, indices, labels, failures, named = json.loads(line)[1:]
+    for rank in (0, 1):
+        values, indices, labels, failures, named = json.loads(
+            (tmp_path / f"rank{rank}.json").read_text()
+        )
         assert values == [[0.0, 0], [10.0, 1], [30.0, 3], [40.0, 4]], rank
         assert indices == labels == [0, 1, 3, 4]
         assert failures == [[2, "cut"]] and named == "run-0"
