@@ -74,23 +74,34 @@ def test_run_directory_is_complete(trained):
     assert 0 <= result.metrics["expected_calibration_error_unscaled"] <= 1
 
 
-def test_history_has_both_phases_and_the_verdict_on_phase_2(trained):
+def test_a_probe_right_on_every_validation_image_skips_phase_2(trained):
     _, result = trained
     lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert lines[0].startswith("phase,epoch,train_loss,train_accuracy,valid_loss,valid_accuracy")
-    # the probe already classifies every validation image: phase 2 cannot beat it
+    # the probe already classifies every validation image: phase 2 cannot beat it, so it is
+    # not run; the verdict is recorded and the probe refitted on every image
     phases = [line.split(",")[0] for line in lines[1:]]
-    assert phases == ["probe", "finetune", "average", "probe kept", "refit probe"]
+    assert phases == ["probe", "probe kept", "refit probe"]
+    assert result.best_epoch == "refit probe 1"
 
 
-def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path):
+def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path, monkeypatch):
     """Saved: the probe on the pretrained body, with the probe's validation figures."""
     from imclass.models.heads import build_model
+    from imclass.train.trainer import Trainer
 
+    # phase 2 runs although the probe is right on every validation image; it ties, and loses
+    monkeypatch.setattr(Trainer, "_probe_unbeatable", lambda self: False)
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
     result = train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
     rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
-    assert [r["phase"] for r in rows][-2:] == ["probe kept", "refit probe"]
+    assert [r["phase"] for r in rows] == [
+        "probe",
+        "finetune",
+        "average",
+        "probe kept",
+        "refit probe",
+    ]
     assert float(rows[-2]["valid_accuracy"]) == float(rows[0]["valid_accuracy"]) == 1.0
     assert rows[-1]["valid_accuracy"] == "nan"  # refitted on every image: nothing to validate
     assert result.best_epoch == "refit probe 1"  # what is saved: the probe on all 16 images
@@ -117,9 +128,12 @@ def test_phase_2_that_beats_the_probe_on_validation_is_kept(tmp_path, monkeypatc
     monkeypatch.setattr(Trainer, "_probe_head", wrong_probe)
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
     result = train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
-    phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
-    assert phases == ["probe", "finetune", "average"]
+    rows = list(csv.DictReader((result.run_dir / "history.csv").open()))
+    assert [r["phase"] for r in rows] == ["probe", "finetune", "average"]
     assert result.best_epoch == "average 1"
+    # each epoch's wait for data is recorded
+    assert 0 <= float(rows[1]["data_wait_fraction"]) < 1
+    assert float(rows[0]["data_wait_fraction"]) == 0  # on cached features: no loading
 
 
 def test_the_machine_is_sampled_into_system_csv_with_its_documented_columns(trained):
@@ -141,13 +155,6 @@ def test_the_machine_is_sampled_into_system_csv_with_its_documented_columns(trai
         assert 0 < float(row["process_memory_mb"]) < float(row["memory_total_mb"])
         assert 0 < float(row["memory_used_mb"]) < float(row["memory_total_mb"])
     assert 'id="system"' in (result.run_dir / "report.html").read_text()
-
-
-def test_the_history_records_each_epoch_s_wait_for_data(trained):
-    _, result = trained
-    rows = {r["phase"]: r for r in csv.DictReader((result.run_dir / "history.csv").open())}
-    assert 0 <= float(rows["finetune"]["data_wait_fraction"]) < 1
-    assert float(rows["probe"]["data_wait_fraction"]) == 0  # on cached features: no loading
 
 
 def test_refit_trains_again_on_all_images_and_keeps_the_first_temperature(tmp_path):
@@ -174,7 +181,7 @@ def test_a_refit_after_the_probe_was_kept_refits_the_probe_alone(tmp_path):
     config = TrainConfig(**{**TINY, "refit": True})
     result = train_run(data, config, tmp_path / "run", Reporter(quiet=True))
     phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
-    assert phases == ["probe", "finetune", "average", "probe kept", "refit probe"]
+    assert phases == ["probe", "probe kept", "refit probe"]
 
 
 def test_wise_alpha_moves_phase_2_back_to_its_start(tmp_path):
@@ -280,6 +287,10 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
         "0",
         "--seed",
         "3",
+        # phase 2 must run (the probe is right on every generated image, which would skip
+        # it), and the refit must then fit its probe on the first pass's checkpointed features
+        "--no-finetune-must-win",
+        "--refit",
     ]
     killed = imclass("train", str(data), "--out", str(tmp_path / "killed"), *common)
     deadline = time.time() + 240
@@ -299,15 +310,13 @@ def test_killed_training_resumes_to_the_same_result(tmp_path):
 
     straight = imclass("train", str(data), "--out", str(tmp_path / "straight"), *common)
     straight.communicate(timeout=240)
-    # the same rows, the verdict on phase 2 included (the probe's logits are checkpointed)
+    # the same rows and the same weights, the refit's included
     history, again = (
         [row.split(",")[:2] for row in (run / "history.csv").read_text().splitlines()[1:]]
         for run in (tmp_path / "killed", tmp_path / "straight")
     )
-    assert history[:7] == (
-        [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
-    )
-    assert history == again and len(history) in (7, 9)  # 9: probe kept, then refitted
+    first = [["probe", "1"]] + [["finetune", str(e)] for e in range(1, 6)] + [["average", "1"]]
+    assert history == first + [[f"refit {phase}", epoch] for phase, epoch in first] == again
     a = load_file(str(tmp_path / "killed" / "model.safetensors"))
     b = load_file(str(tmp_path / "straight" / "model.safetensors"))
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)

@@ -76,8 +76,9 @@ class TrainConfig:
     # refitted on train + validation (Trainer.refits).
     finetune_must_win: bool = setting(
         True,
-        "single-label: keep phase 2 only if its validation accuracy beats the probe's; "
-        "otherwise the probe, refitted on train + validation, is the saved model",
+        "single-label: keep phase 2 only if its validation accuracy beats the probe's "
+        "(not run when the probe is right on every validation image); otherwise the probe, "
+        "refitted on train + validation, is the saved model",
     )
     weight_decay: float = setting(0.01, "AdamW weight decay")
     # calibration is the temperature's job (train/calibration.py)
