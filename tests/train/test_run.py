@@ -372,3 +372,28 @@ def test_a_kill_between_history_row_and_checkpoint_keeps_no_row_twice(tmp_path, 
     assert [row.split(",")[:2] for row in rows] == (
         [["probe", "1"]] + [["finetune", str(e)] for e in (1, 2, 3)] + [["average", "1"]]
     )
+
+
+def test_a_refit_probe_killed_after_its_checkpoint_resumes_without_fine_tuning(
+    tmp_path, monkeypatch
+):
+    """The refit of a kept probe runs no phase 2; a resume from its last checkpoint neither."""
+    from imclass.train import trainer as trainer_module
+    from imclass.train.run import resume_run
+
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    real = trainer_module.Trainer._checkpoint
+
+    def killed_after_the_refit_probe(self, optimizer):
+        real(self, optimizer)
+        if self.state.refit and self.state.phase == "finetune":
+            raise KilledBeforeCheckpoint  # here: killed just after it
+
+    monkeypatch.setattr(trainer_module.Trainer, "_checkpoint", killed_after_the_refit_probe)
+    with pytest.raises(KilledBeforeCheckpoint):
+        train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
+    monkeypatch.setattr(trainer_module.Trainer, "_checkpoint", real)
+    result = resume_run(tmp_path / "run", Reporter(quiet=True))
+    phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
+    assert phases == ["probe", "probe kept", "refit probe"]
+    assert result.best_epoch == "refit probe 1"

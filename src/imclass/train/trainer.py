@@ -213,8 +213,6 @@ class Trainer:
             self._head_phase()
         elif self.state.phase == "head":
             self.state.phase = "finetune"
-        if self.state.phase == "finetune" and self.state.refit and self.state.probe_kept:
-            self.state.phase = "done"  # the first pass found phase 2 no better than the probe
         if self.state.phase == "finetune":
             self._finetune_phase()
         return self.best
@@ -296,6 +294,10 @@ class Trainer:
             self._end_epoch(self._phase("head"), epoch, stats, logits, valid, lr)
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        # here, not in fit, so that a resumed run decides as the straight run did
+        if self.state.refit and self.state.probe_kept:
+            self.state.phase = "done"  # the first pass found phase 2 no better than the probe
+            return
         if self.state.epochs_done == 0 and self._probe_unbeatable():
             self._keep_probe(
                 "the probe classified every validation image correctly, so phase 2 could not "
