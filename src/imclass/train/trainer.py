@@ -384,10 +384,11 @@ class Trainer:
         """Phase 2 is kept only if it gets more validation images right than the probe: when
         the probe got every one right it cannot, and its epochs (most of a run's time on the
         CPU) would be thrown away. On hymenoptera that is every run: 140 of 200 s."""
-        probe = self.probe_valid
-        return self._judging_phase_two() and (
-            self.task.correct(probe.values, probe.labels) == len(probe.labels)
-        )
+        return self._judging_phase_two() and self._probe_correct() == len(self.probe_valid.labels)
+
+    def _probe_correct(self) -> int:
+        """How many validation images the probe classified correctly."""
+        return self.task.correct(self.probe_valid.values, self.probe_valid.labels)
 
     def _average_with_start(self, valid_loader) -> None:
         """Phase 2's weights moved back towards its start (WiSE-FT); validated and saved as the
@@ -409,9 +410,8 @@ class Trainer:
         """Phase 2's result stays only if it classifies more validation images correctly than
         the probe it started from; otherwise the probe's weights are restored and saved, as
         the run's last "epoch" (so temperature and the figures are the probe's)."""
-        probe = self.probe_valid
         tuned = self.task.correct(self.best.logits, torch.as_tensor(self._valid_targets()[0]))
-        if tuned > self.task.correct(probe.values, probe.labels):
+        if tuned > self._probe_correct():
             return
         self._blend_with_start(0.0)
         self._keep_probe(
