@@ -85,6 +85,34 @@ def test_a_probe_right_on_every_validation_image_skips_phase_2(trained):
     assert result.best_epoch == "refit probe 1"
 
 
+def test_a_ctrl_c_swallowed_during_the_first_pass_stops_a_run_that_skips_phase_2(
+    tmp_path, monkeypatch
+):
+    """Python swallows a KeyboardInterrupt raised in a __del__ or weakref callback; the CLI's
+    handler notes the Ctrl-C first and the next safe point raises it again. With phase 2
+    skipped (the probe is right on every validation image) its epochs are no safe point: the
+    run used to go on to the end (a `compare` then ran every remaining cell)."""
+    from imclass.errors import TrainingInterrupted
+    from imclass.progress import forget_interrupt, note_interrupt
+    from imclass.train.trainer import Trainer
+
+    real = Trainer._probe_head
+
+    def swallowed_ctrl_c(self, train, valid):
+        real(self, train, valid)
+        note_interrupt()  # what cli/group.py's handler does before its exception is lost
+
+    monkeypatch.setattr(Trainer, "_probe_head", swallowed_ctrl_c)
+    data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
+    try:
+        with pytest.raises(TrainingInterrupted, match="--resume"):
+            train_run(data, TrainConfig(**TINY), tmp_path / "run", Reporter(quiet=True))
+    finally:
+        forget_interrupt()
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history[1:]] == ["probe"]  # stopped after it
+
+
 def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path, monkeypatch):
     """Saved: the probe on the pretrained body, with the probe's validation figures."""
     from imclass.models.heads import build_model

@@ -31,7 +31,7 @@ from imclass.files import read_json, write_bytes, write_json, write_text
 from imclass.inference.device import pick_device
 from imclass.models.backbones import check_model_name, offline_problem
 from imclass.models.run_dir import RunDirectory
-from imclass.progress import Reporter
+from imclass.progress import Reporter, raise_if_interrupted
 from imclass.train.config import TrainConfig
 
 POINTS_FOLDER = "points"
@@ -201,6 +201,9 @@ def _interrupted_hint(out: Path) -> Iterator[None]:
     """Ctrl-C says how to resume the comparison, not the run it was training."""
     try:
         yield
+        # a Ctrl-C that Python swallowed after the last safe point (progress.py) ends the
+        # comparison here, with the same hint, not as a bare "interrupted" once it is done
+        raise_if_interrupted()
     except (KeyboardInterrupt, TrainingInterrupted):
         raise TrainingInterrupted(
             f"interrupted; finished points are kept in {out / POINTS_FOLDER}: run the same "

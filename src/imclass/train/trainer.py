@@ -294,6 +294,9 @@ class Trainer:
             self._end_epoch(self._phase("head"), epoch, stats, logits, valid, lr)
 
     def _finetune_phase(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        # a safe point (progress.py) whether or not phase 2 runs: a Ctrl-C swallowed while the
+        # first pass computed its features stops the run here, not after it has finished
+        raise_if_interrupted()
         # here, not in fit, so that a resumed run decides as the straight run did
         if self.state.refit and self.state.probe_kept:
             self.state.phase = "done"  # the first pass found phase 2 no better than the probe
