@@ -55,3 +55,29 @@ def test_a_noted_interrupt_is_raised_once_at_the_next_safe_point():
         raise_if_interrupted()  # once
     finally:
         forget_interrupt()
+
+
+def test_a_long_command_s_block_ends_a_ctrl_c_with_its_own_hint_even_one_swallowed_late():
+    """A Ctrl-C noted (cli/group.py) but lost where Python swallows exceptions, after the last
+    safe point inside the block, used to let compare, sweep and learning-curve finish and print
+    a bare "interrupted"; the block's end is a safe point."""
+    from imclass.errors import TrainingInterrupted
+    from imclass.progress import (
+        forget_interrupt,
+        interrupt_ends_with,
+        interrupt_pending,
+        note_interrupt,
+    )
+
+    hint = "interrupted; run the same command again to resume"
+    try:
+        with pytest.raises(TrainingInterrupted, match=hint), interrupt_ends_with(lambda: hint):
+            note_interrupt()  # swallowed: nothing raised inside
+    finally:
+        forget_interrupt()
+    for raised in (KeyboardInterrupt(), TrainingInterrupted("the run's own message")):
+        with pytest.raises(TrainingInterrupted, match=hint), interrupt_ends_with(lambda: hint):
+            raise raised
+    with interrupt_ends_with(lambda: hint):  # nothing noted: nothing raised
+        pass
+    assert not interrupt_pending()

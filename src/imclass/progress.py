@@ -18,6 +18,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from imclass.errors import TrainingInterrupted
+
 
 class LiteralConsole(Console):
     """A rich console that prints text as it is: no markup ("[bold]x" stays), no emoji codes
@@ -71,6 +73,19 @@ def raise_if_interrupted() -> None:
     if _interrupted.is_set() and threading.current_thread() is threading.main_thread():
         _interrupted.clear()
         raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_ends_with(hint: Callable[[], str]) -> Iterator[None]:
+    """A Ctrl-C in the block ends it as TrainingInterrupted(hint()), the long command's own
+    message (how to resume), not the run's it was training. The block's end is a safe point:
+    a Ctrl-C that Python swallowed after the last one inside would otherwise let the command
+    finish and then print a bare "interrupted"."""
+    try:
+        yield
+        raise_if_interrupted()
+    except (KeyboardInterrupt, TrainingInterrupted):
+        raise TrainingInterrupted(hint()) from None
 
 
 class Reporter:

@@ -131,24 +131,6 @@ def test_compare_skips_an_offline_unusable_model_stops_on_ctrl_c_and_resumes(tmp
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_ctrl_c_swallowed_after_the_last_safe_point_still_ends_with_the_resume_hint(tmp_path):
-    """A Ctrl-C noted (cli/group.py) but lost where Python swallows exceptions, after the last
-    cell's safe point, used to let the comparison finish and print a bare "interrupted"."""
-    from imclass.errors import TrainingInterrupted
-    from imclass.experiments.compare import _interrupted_hint
-    from imclass.progress import forget_interrupt, interrupt_pending, note_interrupt
-
-    try:
-        hint = "run the same command again to resume"
-        with pytest.raises(TrainingInterrupted, match=hint), _interrupted_hint(tmp_path):
-            note_interrupt()
-    finally:
-        forget_interrupt()
-    with _interrupted_hint(tmp_path):  # nothing noted: nothing raised
-        pass
-    assert not interrupt_pending()
-
-
 def test_an_unknown_model_is_one_line_with_a_suggestion(tmp_path):
     data = make_image_folder(tmp_path / "data", per_class=2, size=32)
     line = one_error_line(

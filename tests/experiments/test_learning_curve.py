@@ -15,7 +15,7 @@ from imclass.experiments.learning_curve import (
     training_images,
 )
 from imclass.experiments.points import held_out_split, images_per_class
-from imclass.progress import Reporter
+from imclass.progress import Reporter, forget_interrupt, note_interrupt
 from imclass.train.config import TrainConfig
 from tests.helpers import invoke, make_image_folder, one_error_line
 
@@ -81,6 +81,33 @@ class CtrlCAfterFirstPoint(Reporter):
         super().line(text)
         if text.startswith("size "):
             raise KeyboardInterrupt
+
+
+class CtrlCSwallowedAfterLastPoint(Reporter):
+    """Notes a Ctrl-C as the CLI's handler does when Python swallowed the KeyboardInterrupt,
+    after the last point's safe point."""
+
+    def line(self, text: str) -> None:
+        super().line(text)
+        if text.startswith("size 4, repeat 0"):
+            note_interrupt()
+
+
+def test_a_ctrl_c_swallowed_during_the_last_point_still_ends_with_the_resume_hint(tmp_path):
+    data = make_image_folder(tmp_path / "data", per_class=12)
+    plan = CurvePlan((2, 4), repeats=1, seed=0)
+    try:
+        with pytest.raises(TrainingInterrupted, match=r"2 of 2 points finished .* same command"):
+            learning_curve(
+                data,
+                tmp_path / "o",
+                plan,
+                TrainConfig(**CHEAP),
+                reporter=CtrlCSwallowedAfterLastPoint(),
+            )
+    finally:
+        forget_interrupt()
+    assert not (tmp_path / "o" / "curve.csv").exists()
 
 
 def test_learning_curve_end_to_end_resumes_after_ctrl_c_and_retrains_nothing(tmp_path):

@@ -16,7 +16,10 @@ import optuna
 import pytest
 import yaml
 
-from imclass.train.config import read_settings_file
+from imclass.errors import TrainingInterrupted
+from imclass.experiments.sweep import plan_sweep, run_sweep
+from imclass.progress import Reporter, forget_interrupt, note_interrupt
+from imclass.train.config import parse_assignments, read_settings_file
 from tests.helpers import free_port, invoke, make_image_folder, one_error_line
 
 GRID = "label_smoothing: [0.0, 0.1]\nweight_decay: [0.0, 0.01]\n"
@@ -93,6 +96,28 @@ def test_a_grid_sweep_trains_each_configuration_twice_and_a_rerun_trains_nothing
     study = optuna.load_study(study_name="sweep", storage=f"sqlite:///{out / 'study.db'}")
     assert len(study.trials) == 4  # the rerun did not even ask for a trial
     assert table(out) == rows
+
+
+class CtrlCSwallowedAfterLastTrial(Reporter):
+    """Notes a Ctrl-C as the CLI's handler does when Python swallowed the KeyboardInterrupt,
+    after the last trial's last safe point."""
+
+    def line(self, text: str) -> None:
+        super().line(text)
+        if text.startswith("trial 0 ") and "repeat 1/1" in text:
+            note_interrupt()
+
+
+def test_a_ctrl_c_swallowed_during_the_last_trial_still_ends_with_the_resume_hint(tmp_path):
+    data, space = setup(tmp_path, "label_smoothing: [0.1]\n")
+    out = tmp_path / "sweep"
+    plan = plan_sweep(data, space, out, settings=parse_assignments(CHEAP), repeats=1)
+    try:
+        with pytest.raises(TrainingInterrupted, match="same command again to resume the sweep"):
+            run_sweep(plan, CtrlCSwallowedAfterLastTrial())
+    finally:
+        forget_interrupt()
+    assert (out / "trials" / "0-0" / "point.json").is_file()
 
 
 @pytest.mark.slow  # 3 trainings, 2 starts of imclass: 46-85 s on 2 shared cores

@@ -13,12 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from imclass.errors import ConfigError, ModelError, TrainingInterrupted, invalid_parameter
+from imclass.errors import ConfigError, ModelError, invalid_parameter
 from imclass.experiments.pareto import pareto_front, pareto_plot
 from imclass.experiments.points import HeldOut, train_point
 from imclass.experiments.speed import (
@@ -31,7 +29,7 @@ from imclass.files import read_json, write_bytes, write_json, write_text
 from imclass.inference.device import pick_device
 from imclass.models.backbones import check_model_name, offline_problem
 from imclass.models.run_dir import RunDirectory
-from imclass.progress import Reporter, raise_if_interrupted
+from imclass.progress import Reporter, interrupt_ends_with
 from imclass.train.config import TrainConfig
 
 POINTS_FOLDER = "points"
@@ -135,7 +133,11 @@ def compare_models(
     reporter = reporter or Reporter(quiet=True)
     rows = []
     total = len(grid.candidates) * (settings.repeats + 1)  # trainings, then a measurement
-    with _interrupted_hint(out), reporter.task("compare", total) as advance:
+    hint = (
+        f"interrupted; finished points are kept in {out / POINTS_FOLDER}: run the same command "
+        "again to resume (they are not trained or timed again)"
+    )
+    with interrupt_ends_with(lambda: hint), reporter.task("compare", total) as advance:
         for candidate in grid.candidates:
             rows.append(compare_candidate(held, candidate, out, settings, reporter, advance))
     rows = [row | {"pareto": on} for row, on in zip(rows, pareto_front(rows), strict=True)]
@@ -194,21 +196,6 @@ def measured_speed(path: Path, run_dir: Path, settings: CompareSettings) -> dict
     figures = {**cost, **speed}
     write_json(path, figures)
     return figures
-
-
-@contextmanager
-def _interrupted_hint(out: Path) -> Iterator[None]:
-    """Ctrl-C says how to resume the comparison, not the run it was training."""
-    try:
-        yield
-        # a Ctrl-C that Python swallowed after the last safe point (progress.py) ends the
-        # comparison here, with the same hint, not as a bare "interrupted" once it is done
-        raise_if_interrupted()
-    except (KeyboardInterrupt, TrainingInterrupted):
-        raise TrainingInterrupted(
-            f"interrupted; finished points are kept in {out / POINTS_FOLDER}: run the same "
-            "command again to resume (they are not trained or timed again)"
-        ) from None
 
 
 def write_table(path: Path, rows: list[dict]) -> None:

@@ -22,7 +22,6 @@ from imclass.data.dataset import ImageSet, LabelOptions
 from imclass.errors import (
     ConfigError,
     OutputError,
-    TrainingInterrupted,
     did_you_mean,
     invalid_parameter,
 )
@@ -41,7 +40,7 @@ from imclass.experiments.pool import (
 )
 from imclass.files import check_output, read_json, write_bytes, write_json, write_text
 from imclass.inference import Predictor
-from imclass.progress import Reporter
+from imclass.progress import Reporter, interrupt_ends_with
 from imclass.train.config import TrainConfig
 from imclass.train.run import read_config
 
@@ -172,12 +171,9 @@ def mine_hard_negatives(
     reporter = reporter or Reporter(quiet=True)
     for note in job.pool.notes:
         reporter.warn(note)
-    try:
+    hint = f"interrupted; {out} keeps every finished round: run the same command to resume"
+    with interrupt_ends_with(lambda: hint):
         return _run_rounds(job, out, reporter)
-    except TrainingInterrupted:
-        raise TrainingInterrupted(
-            f"interrupted; {out} keeps every finished round: run the same command to resume"
-        ) from None
 
 
 def _run_rounds(job: MiningJob, out: Path, reporter: Reporter) -> list[dict]:

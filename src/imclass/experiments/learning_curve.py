@@ -21,7 +21,7 @@ import numpy as np
 
 from imclass.data.dataset import ImageSet, LabelOptions
 from imclass.data.split import per_class_subset
-from imclass.errors import ConfigError, TrainingInterrupted, invalid_parameter
+from imclass.errors import ConfigError, invalid_parameter
 from imclass.experiments.curve_verdict import (
     Gain,
     Verdict,
@@ -39,7 +39,7 @@ from imclass.experiments.points import (
     train_point,
 )
 from imclass.files import write_bytes, write_text
-from imclass.progress import Reporter
+from imclass.progress import Reporter, interrupt_ends_with
 from imclass.train.config import TrainConfig
 
 ALL = "all"
@@ -247,18 +247,19 @@ def train_curve(
     """Every point, repeat by repeat; Ctrl-C keeps the finished ones for a re-run."""
     points = [(size, repeat) for repeat in range(plan.repeats) for size in sizes]
     rows: list[CurveRow] = []
-    try:
-        with reporter.task("learning curve", len(points)) as advance:
-            for size, repeat in points:
-                advance(0, status=f"size {size.label}, repeat {repeat}")
-                rows.append(_train_row(held, size, repeat, plan.seed, config, out, reporter))
-                advance(1)
-    except (KeyboardInterrupt, TrainingInterrupted):
+
+    def hint() -> str:
         done = sum((point_folder(out, *point) / POINT_FILE).is_file() for point in points)
-        raise TrainingInterrupted(
+        return (
             f"interrupted with {done} of {len(points)} points finished in "
             f"{out / POINTS_FOLDER}; run the same command again to resume"
-        ) from None
+        )
+
+    with interrupt_ends_with(hint), reporter.task("learning curve", len(points)) as advance:
+        for size, repeat in points:
+            advance(0, status=f"size {size.label}, repeat {repeat}")
+            rows.append(_train_row(held, size, repeat, plan.seed, config, out, reporter))
+            advance(1)
     return Curve(held.classes, sizes, plan.repeats, tuple(rows))
 
 

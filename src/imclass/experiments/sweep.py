@@ -13,7 +13,7 @@ from pathlib import Path
 import optuna
 
 from imclass.data.dataset import LabelOptions
-from imclass.errors import ConfigError, TrainingInterrupted
+from imclass.errors import ConfigError
 from imclass.experiments.points import HeldOut, held_out_split, start_experiment, train_point
 from imclass.experiments.space import SearchSpace, read_space
 from imclass.experiments.study import (
@@ -36,7 +36,7 @@ from imclass.experiments.sweep_report import (
     shown_value,
     write_report,
 )
-from imclass.progress import Reporter
+from imclass.progress import Reporter, interrupt_ends_with
 from imclass.train.config import TrainConfig
 
 SAMPLERS = ("grid", "random", "tpe")
@@ -164,14 +164,14 @@ def run_sweep(plan: SweepPlan, reporter: Reporter | None = None) -> SweepReport:
         if retried:
             reporter.line(f"trials {', '.join(map(str, retried))} did not finish: queued again")
         objective = Objective(plan, held, study, reporter)
-        try:
+
+        def hint() -> str:
+            objective.report()
+            return f"interrupted; run the same command again to resume the sweep in {plan.out}"
+
+        with interrupt_ends_with(hint):
             if work_left(study, plan.trials, plan.space):
                 study.optimize(objective, callbacks=[objective.after_trial])
-        except (KeyboardInterrupt, TrainingInterrupted):
-            objective.report()
-            raise TrainingInterrupted(
-                f"interrupted; run the same command again to resume the sweep in {plan.out}"
-            ) from None
         return objective.report()
 
 
