@@ -11,6 +11,7 @@ def add_set_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
         nargs="*",
+        action="extend",
         default=[],
         metavar="NAME=VALUE",
         help="override a TrainConfig default, e.g. lr=5e-4 image_size=320",

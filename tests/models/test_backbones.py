@@ -20,7 +20,7 @@ def test_models_listing_marks_the_offline_default():
     rows = {row["name"]: row for row in list_backbones()}
     lite0, default = rows["tf_efficientnet_lite0"], rows["tf_efficientnet_lite2"]
     assert default["offline"] and default["default"] == "default" and lite0["default"] is None
-    assert lite0["input_size"] == 224 and default["input_size"] == 260
+    assert lite0["input_size"] == 224 and default["input_size"] == 320  # as imclass trains it
     assert 4_600_000 < lite0["parameters"] < 4_700_000
     assert rows["resnet50"]["parameters"] == 25_557_032
 

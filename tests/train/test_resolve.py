@@ -47,6 +47,8 @@ def test_explicit_settings_win_and_another_backbone_keeps_its_pretrained_size(tm
     assert other.head == "avg"  # GeM is the default only where it was measured
     assert resolved_for(data, model="resnet18", pooling="gem").head == "gem"
     assert resolved_for(data, pooling="avg").head == "avg"
+    joined = resolved_for(data, model="tf_efficientnet_lite0+tf_efficientnet_lite1")
+    assert joined.head == "gem"  # pooled as its offline parts are
     assert other.preprocessing.image_size == 224 and other.preprocessing.crop_pct == 0.95
     assert resolved_for(data, cache=True).cache is True
     assert resolved_for(data, flip_tta=False).flip_tta is False

@@ -169,11 +169,11 @@ def _write_shard(out, shard, paths: list, rows: list, predictor, source) -> obje
 def _weights_digest(model, imagenet_model: str | None, predictor) -> str:
     """The weights' sha256: the run's model.safetensors (that an export records too), or the
     pretrained backbone's name for --imagenet."""
-    from imclass.models.backbones import DEFAULT_MODEL
+    from imclass.models import IMAGENET_MODEL
     from imclass.models.run_dir import RunDirectory
 
     if model is None:
-        return f"pretrained {imagenet_model or DEFAULT_MODEL}"
+        return f"pretrained {imagenet_model or IMAGENET_MODEL}"
     if model.is_file():
         return predictor.backend.description.weights_sha256
     return RunDirectory(model).weights_digest()
@@ -199,13 +199,12 @@ def _predictor(model, imagenet_model: str | None, runtime: str):
     """The Predictor of a run directory, of an exported ONNX file, or (model None) ImageNet's.
     Under torchrun each process takes its own GPU (LOCAL_RANK), when there are GPUs."""
     from imclass.inference import Predictor, imagenet_predictor
-    from imclass.models.backbones import DEFAULT_MODEL
     from imclass.progress import Reporter
 
     if model is None:
         if runtime == "onnx":
             raise click.UsageError("--imagenet scores with PyTorch; --runtime onnx needs a run")
-        return imagenet_predictor(imagenet_model or DEFAULT_MODEL, device=_local_device())
+        return imagenet_predictor(imagenet_model, device=_local_device())
     if model.is_file():
         if runtime == "torch":
             raise click.UsageError(f"{model} is an exported file: it runs with --runtime onnx")
@@ -306,4 +305,7 @@ def models():
             f"{row['parameters'] / 1e6:.1f} M",
         )
     stdout.print(table)
-    stdout.print("Any other timm model name also works when its weights can be fetched.")
+    stdout.print(
+        "Any other timm model name also works when its weights can be fetched; CNNs normalised "
+        "alike can be joined with '+' (one input, their feature maps stacked)."
+    )

@@ -8,6 +8,8 @@
 # did not. With its early layers frozen it fine-tunes at ~14 img/s on 2 CPU cores.
 DEFAULT_MODEL = "tf_efficientnet_lite2"
 DEFAULT_IMAGE_SIZE = 320  # for DEFAULT_MODEL; any other backbone gets its pretrained size
+# `imclass predict --imagenet` without --model: one backbone with its own ImageNet head.
+IMAGENET_MODEL = "tf_efficientnet_lite2"
 
 
 def default_image_size(model: str, pretrained_size: int) -> int:

@@ -14,7 +14,8 @@ from torch import nn
 
 from imclass.data.transforms import Preprocessing
 from imclass.errors import ModelError, did_you_mean
-from imclass.models import DEFAULT_MODEL, offline_weights
+from imclass.models import DEFAULT_MODEL, IMAGENET_MODEL, default_image_size, offline_weights
+from imclass.models.joined import JoinedBackbones, is_joined, parts_of
 
 # Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
 POPULAR_MODELS = (
@@ -28,7 +29,7 @@ POPULAR_MODELS = (
 )
 
 # How `imclass models` marks the defaults.
-DEFAULTS = {DEFAULT_MODEL: "default"}
+DEFAULTS = {IMAGENET_MODEL: "--imagenet default", DEFAULT_MODEL: "default"}
 
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:
@@ -37,9 +38,9 @@ def preprocessing_of(model: nn.Module) -> Preprocessing:
 
 
 def default_preprocessing(name: str) -> Preprocessing:
-    """The same, by model name, without building the model."""
+    """The same, by model name, without building the model (a joined model: its first's)."""
     check_model_name(name)
-    return _preprocessing(timm.models.get_pretrained_cfg(name).to_dict())
+    return _preprocessing(timm.models.get_pretrained_cfg(parts_of(name)[0]).to_dict())
 
 
 def _preprocessing(cfg: dict) -> Preprocessing:
@@ -53,18 +54,35 @@ def _preprocessing(cfg: dict) -> Preprocessing:
 
 
 def check_model_name(name: str) -> None:
-    if not timm.is_model(name):
-        raise ModelError(
-            f"unknown model {name!r}; `imclass models` lists common ones, timm.list_models() "
-            f"all.{did_you_mean(name, timm.list_models())}"
-        )
+    """A timm model name, or timm names joined by '+' whose inputs are normalised alike."""
+    for part in parts_of(name):
+        if not timm.is_model(part):
+            raise ModelError(
+                f"unknown model {part!r}; `imclass models` lists common ones, "
+                f"timm.list_models() all.{did_you_mean(part, timm.list_models())}"
+            )
+    if is_joined(name):
+        norms = {_normalisation(part) for part in parts_of(name)}
+        if len(norms) > 1:
+            raise ModelError(
+                f"{name!r} joins backbones that expect differently normalised inputs "
+                f"(mean, std: {sorted(norms)}); join models trained with the same mean and std"
+            )
+
+
+def _normalisation(name: str) -> tuple:
+    cfg = timm.models.get_pretrained_cfg(name)
+    return tuple(cfg.mean), tuple(cfg.std)
 
 
 def create_backbone(
     name: str, num_classes: int | None = None, *, pretrained: bool = True
 ) -> nn.Module:
-    """A timm model with ImageNet weights: its ImageNet head, or a fresh one of num_classes."""
+    """A timm model with ImageNet weights: its ImageNet head, or a fresh one of num_classes.
+    A joined name (models/joined.py) gives JoinedBackbones, which has no ImageNet head."""
     check_model_name(name)
+    if is_joined(name):
+        return _create_joined(name, num_classes, pretrained)
     head = {} if num_classes is None else {"num_classes": num_classes}
     if not pretrained:
         return timm.create_model(name, pretrained=False, **head)
@@ -77,6 +95,34 @@ def create_backbone(
             model.reset_classifier(num_classes)
         return model
     return _create_from_hub(name, head)
+
+
+def _create_joined(name: str, num_classes: int | None, pretrained: bool) -> nn.Module:
+    if num_classes is None:
+        raise ModelError(
+            f"{name!r} joins several backbones and has no ImageNet head; ImageNet predictions "
+            f"take one backbone, such as {parts_of(name)[0]!r}"
+        )
+    parts = [create_backbone(part, pretrained=pretrained) for part in parts_of(name)]
+    _check_same_map_size(name, parts)
+    return JoinedBackbones(parts, num_classes)
+
+
+def _check_same_map_size(name: str, parts: list[nn.Module]) -> None:
+    """Joined maps are stacked channel-wise: every body must give a B x C x H x W map of the
+    same height and width (CNNs of one output stride)."""
+    need = f"{name!r}: joined backbones must be CNNs whose feature maps have the same size"
+    probe = torch.zeros(1, 3, 64, 64)
+    try:
+        with torch.no_grad():
+            shapes = [tuple(part.eval().forward_features(probe).shape) for part in parts]
+    except Exception as error:  # noqa: BLE001 - e.g. a transformer of one fixed input size
+        raise ModelError(f"{need}; one fails on a 64 px input: {error}") from None
+    finally:
+        for part in parts:
+            part.train()  # as timm creates them
+    if any(len(shape) != 4 for shape in shapes) or len({shape[2:] for shape in shapes}) > 1:
+        raise ModelError(f"{need}; a 64 px input gives maps of shapes {shapes}")
 
 
 def _create_from_hub(name: str, head: dict) -> nn.Module:
@@ -142,12 +188,19 @@ def hub_answers(timeout: float) -> bool:
 
 
 def usable_offline(name: str) -> bool:
-    return offline_weights.weights_file(name) is not None or cached_hub_weights(name) is not None
+    return all(
+        offline_weights.weights_file(part) is not None or cached_hub_weights(part) is not None
+        for part in parts_of(name)
+    )
 
 
 def offline_problem(name: str) -> str | None:
     """Why the pretrained weights of name cannot be had here, or None when they can: packaged,
-    in the local Hugging Face cache, or the hub answers (a download may still fail)."""
+    in the local Hugging Face cache, or the hub answers (a download may still fail). A joined
+    name: the first of its backbones that cannot be had."""
+    if is_joined(name):
+        problems = [(part, offline_problem(part)) for part in parts_of(name)]
+        return next((f"{part}: {problem}" for part, problem in problems if problem), None)
     if usable_offline(name) or not hub_is_offline():
         return None
     hint = ""
@@ -159,22 +212,24 @@ def offline_problem(name: str) -> str | None:
 
 
 def parameter_count(name: str) -> int:
-    """Parameters of the architecture with a 1000-class head, counted without allocating it."""
+    """Parameters of the architecture with a 1000-class head (each, when joined), counted
+    without allocating them."""
     with torch.device("meta"):
-        model = timm.create_model(name, pretrained=False)
-    return sum(p.numel() for p in model.parameters())
+        models = [timm.create_model(part, pretrained=False) for part in parts_of(name)]
+    return sum(p.numel() for model in models for p in model.parameters())
 
 
 def list_backbones() -> list[dict]:
-    """The offline backbones and a few popular ones: name, offline?, input size, parameters."""
+    """The default, the offline backbones and a few popular ones: name, offline?, input size
+    (the default's is DEFAULT_IMAGE_SIZE), parameters."""
     rows = []
-    for name in (*offline_weights.PACKAGES, *POPULAR_MODELS):
-        cfg = timm.models.get_pretrained_cfg(name)
+    for name in dict.fromkeys((DEFAULT_MODEL, *offline_weights.PACKAGES, *POPULAR_MODELS)):
+        pretrained_size = default_preprocessing(name).image_size
         rows.append(
             {
                 "name": name,
                 "offline": usable_offline(name),
-                "input_size": int(cfg.input_size[-1]),
+                "input_size": default_image_size(name, pretrained_size),
                 "parameters": parameter_count(name),
                 "default": DEFAULTS.get(name),
             }
@@ -191,10 +246,21 @@ def freeze_early_layers(model: nn.Module, fraction: float) -> int:
     tf_efficientnet_lite2 at 320 px trains at 14.6 img/s with the stem and first three block
     stages frozen against 6.5 img/s with everything trainable."""
     body = getattr(model, "body", model)  # ClassAttentionModel wraps the timm model
-    matcher = getattr(body, "group_matcher", None)
-    if matcher is not None:
-        groups = list(timm.models.group_parameters(body, matcher(coarse=True)).values())
-        frozen = {name for group in groups[: int(fraction * (len(groups) - 1))] for name in group}
-        for name, parameter in body.named_parameters():
-            parameter.requires_grad_(name not in frozen)
+    if isinstance(body, JoinedBackbones):  # the same share of each body (they have no head)
+        for part in body.parts:
+            _freeze_groups(part, fraction, head_groups=0)
+    else:  # the last group holds the classifier
+        _freeze_groups(body, fraction, head_groups=1)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _freeze_groups(model: nn.Module, fraction: float, head_groups: int) -> None:
+    matcher = getattr(model, "group_matcher", None)
+    if matcher is None:
+        return
+    groups = list(timm.models.group_parameters(model, matcher(coarse=True)).values())
+    frozen = {
+        name for group in groups[: int(fraction * (len(groups) - head_groups))] for name in group
+    }
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name not in frozen)

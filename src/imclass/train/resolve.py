@@ -19,6 +19,7 @@ from imclass.inference.device import pick_device
 from imclass.models import DEFAULT_MODEL, default_image_size
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import CLASS_ATTENTION, GEM
+from imclass.models.joined import parts_of
 from imclass.models.offline_weights import PACKAGES
 from imclass.train.config import TrainConfig
 from imclass.train.distributed import World
@@ -118,7 +119,7 @@ def resolve(
 def pooling(asked: str | None, model: str) -> str:
     """The single-label head's pooling: as asked, else GeM for the offline backbones (where
     it was measured, models/heads.py; EfficientNet-Lites, which all pool by one timm layer)
-    and timm's average pooling for every other model."""
+    and timm's average pooling for every other model; joined backbones pool as their parts."""
     if asked is not None:
         return asked
-    return GEM if model in PACKAGES else "avg"
+    return GEM if all(part in PACKAGES for part in parts_of(model)) else "avg"
