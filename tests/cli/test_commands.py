@@ -109,8 +109,9 @@ def test_imagenet_prediction_needs_no_training(tmp_path):
 def test_models_lists_the_offline_default():
     result = invoke("models")
     assert result.exit_code == 0, result.exception
-    line = next(t for t in result.stdout.splitlines() if "tf_efficientnet_lite2" in t)
-    assert "default" in line and "yes" in line and "320" in line
+    line = next(t for t in result.stdout.splitlines() if "(default)" in t)
+    assert "tf_efficientnet_lite2+tf_efficientnet_lite1" in line
+    assert "yes" in line and "320" in line
 
 
 def test_the_cli_puts_back_the_warning_printer_and_the_sigterm_handler_it_replaces():

@@ -16,17 +16,24 @@ def test_hub_model_offline_is_a_clear_error_not_a_hang(monkeypatch):
         create_backbone("resnet18", 2)
 
 
-def test_models_listing_marks_the_offline_default():
+def test_models_listing_marks_the_offline_defaults():
     rows = {row["name"]: row for row in list_backbones()}
-    lite0, default = rows["tf_efficientnet_lite0"], rows["tf_efficientnet_lite2"]
+    lite0, lite2, default = (
+        rows[n] for n in ("tf_efficientnet_lite0", "tf_efficientnet_lite2", DEFAULT_MODEL)
+    )
     assert default["offline"] and default["default"] == "default" and lite0["default"] is None
+    assert lite2["default"] == "multi-label default, --imagenet default"
     assert lite0["input_size"] == 224 and default["input_size"] == 320  # as imclass trains it
+    assert (
+        default["parameters"] == lite2["parameters"] + rows["tf_efficientnet_lite1"]["parameters"]
+    )
     assert 4_600_000 < lite0["parameters"] < 4_700_000
     assert rows["resnet50"]["parameters"] == 25_557_032
 
 
-def test_the_default_backbone_runs_at_320_px_and_others_at_their_pretrained_size():
-    assert DEFAULT_MODEL == "tf_efficientnet_lite2"
+def test_the_default_backbones_run_at_320_px_and_others_at_their_pretrained_size():
+    assert DEFAULT_MODEL == "tf_efficientnet_lite2+tf_efficientnet_lite1"
+    assert default_image_size(DEFAULT_MODEL, 260) == 320
     assert default_image_size("tf_efficientnet_lite2", 260) == 320
     assert default_image_size("resnet50", 224) == 224
 

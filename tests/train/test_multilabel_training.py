@@ -9,6 +9,7 @@ from PIL import Image
 from tests.helpers import CLASS_COLOURS, invoke
 
 from imclass import ImageClassifier
+from imclass.models import MULTILABEL_MODEL
 
 # Every test here uses one real training (30 head epochs on 60 composites: ~15 s on a CPU).
 pytestmark = pytest.mark.slow
@@ -61,7 +62,7 @@ def test_multilabel_is_detected_and_thresholds_are_stored(trained):
     spec = json.loads((trained.run_dir_ / "model.json").read_text())
     assert spec["multilabel"] is True and spec["classes"] == ["blue", "green", "red"]
     # the multi-label defaults: the stronger offline backbone under a class-attention head
-    assert spec["architecture"] == "tf_efficientnet_lite2" and spec["head"] == "csra"
+    assert spec["architecture"] == MULTILABEL_MODEL and spec["head"] == "csra"
     assert len(spec["thresholds"]) == 3 and all(0 < t < 1 for t in spec["thresholds"])
     metrics = json.loads((trained.run_dir_ / "metrics.json").read_text())
     assert metrics["multilabel"] and metrics["thresholds"] == spec["thresholds"]

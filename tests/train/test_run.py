@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from tests.helpers import colour_image, jpeg_bytes, make_image_folder, png_header_only
 
 from imclass import ImageClassifier, TrainConfig
+from imclass.models import DEFAULT_MODEL
 from imclass.progress import Reporter
 from imclass.train.run import train_run
 
@@ -24,6 +25,10 @@ from imclass.train.run import train_run
 pytestmark = pytest.mark.slow
 
 TINY = dict(image_size=64, head_epochs=4, epochs=1, batch_size=8, workers=0)
+# weights of the default model that phase 2 trains: each joined body's last block and BatchNorm
+LATE = [
+    f"parts.{i}.{name}" for i in (0, 1) for name in ("blocks.6.0.conv_pwl.weight", "bn2.weight")
+]
 BAD_FILES = {
     "zero.jpg": "zero bytes",
     "text.png": "not an image",
@@ -67,7 +72,7 @@ def test_run_directory_is_complete(trained):
     } <= names
     assert "checkpoint.safetensors" not in names  # removed once finished
     spec = json.loads((result.run_dir / "model.json").read_text())
-    assert spec["classes"] == ["blue", "red"] and spec["architecture"] == "tf_efficientnet_lite2"
+    assert spec["classes"] == ["blue", "red"] and spec["architecture"] == DEFAULT_MODEL
     assert spec["image_size"] == 64 and spec["mean"] == [0.5, 0.5, 0.5]
     assert spec["multilabel"] is False and spec["imclass_version"]
     assert spec["temperature"] == result.metrics["temperature"] > 0
@@ -136,10 +141,9 @@ def test_phase_2_that_does_not_beat_the_probe_gives_way_to_it(tmp_path, monkeypa
     # the validation figures and the temperature are those of the probe it was judged by
     assert result.metrics["n_images"] == 4
     saved = load_file(str(result.run_dir / "model.safetensors"))
-    pretrained = build_model("tf_efficientnet_lite2", 2, "gem").state_dict()
-    assert (
-        saved["blocks.6.0.conv_pwl.weight"] - pretrained["blocks.6.0.conv_pwl.weight"]
-    ).abs().max() == 0  # trainable in phase 2, back to its start
+    pretrained = build_model(DEFAULT_MODEL, 2, "gem").state_dict()
+    for name in LATE:  # trainable in phase 2, back to their start
+        assert (saved[name] - pretrained[name]).abs().max() == 0
 
 
 def test_phase_2_that_beats_the_probe_on_validation_is_kept(tmp_path, monkeypatch):
@@ -218,7 +222,7 @@ def test_wise_alpha_moves_phase_2_back_to_its_start(tmp_path):
     from imclass.models.heads import build_model
 
     data = make_image_folder(tmp_path / "data", ("red", "blue"), per_class=8)
-    pretrained = build_model("tf_efficientnet_lite2", 2, "gem").state_dict()
+    pretrained = build_model(DEFAULT_MODEL, 2, "gem").state_dict()
     saved = {}
     for alpha in (0.0, 0.5, 1.0):
         config = TrainConfig(**{**TINY, "wise_alpha": alpha, "finetune_must_win": False})
@@ -226,8 +230,7 @@ def test_wise_alpha_moves_phase_2_back_to_its_start(tmp_path):
         saved[alpha] = load_file(str(result.run_dir / "model.safetensors"))
         phases = [r["phase"] for r in csv.DictReader((result.run_dir / "history.csv").open())]
         assert phases == ["probe", "finetune"] + (["average"] if alpha < 1 else [])
-    last = "blocks.6.0.conv_pwl.weight"  # trainable in phase 2
-    for name in (last, "bn2.weight"):
+    for name in LATE:
         moved = saved[1.0][name] - pretrained[name]
         assert moved.abs().max() > 0
         assert (saved[0.0][name] - pretrained[name]).abs().max() <= 1e-7
@@ -253,7 +256,8 @@ def test_each_kind_of_unreadable_file_is_skipped_with_its_reason(trained):
 def test_saved_weights_are_safetensors_not_pickles(trained):
     _, result = trained
     state = load_file(str(result.run_dir / "model.safetensors"))
-    assert "classifier.weight" in state and tuple(state["classifier.weight"].shape) == (2, 1280)
+    assert "classifier.weight" in state  # one head over both bodies: 1280 + 1280 channels
+    assert tuple(state["classifier.weight"].shape) == (2, 2560)
 
 
 def test_save_load_round_trip_gives_the_same_predictions(trained, tmp_path):

@@ -14,7 +14,13 @@ from torch import nn
 
 from imclass.data.transforms import Preprocessing
 from imclass.errors import ModelError, did_you_mean
-from imclass.models import DEFAULT_MODEL, IMAGENET_MODEL, default_image_size, offline_weights
+from imclass.models import (
+    DEFAULT_MODEL,
+    IMAGENET_MODEL,
+    MULTILABEL_MODEL,
+    default_image_size,
+    offline_weights,
+)
 from imclass.models.joined import JoinedBackbones, is_joined, parts_of
 
 # Shown by `imclass models` beside the offline ones: common, proven transfer-learning backbones.
@@ -28,8 +34,20 @@ POPULAR_MODELS = (
     "vit_small_patch16_224",
 )
 
+
 # How `imclass models` marks the defaults.
-DEFAULTS = {IMAGENET_MODEL: "--imagenet default", DEFAULT_MODEL: "default"}
+def _default_roles() -> dict[str, str]:
+    roles: dict[str, list[str]] = {}
+    for name, role in (
+        (DEFAULT_MODEL, "default"),
+        (MULTILABEL_MODEL, "multi-label default"),
+        (IMAGENET_MODEL, "--imagenet default"),
+    ):
+        roles.setdefault(name, []).append(role)
+    return {name: ", ".join(each) for name, each in roles.items()}
+
+
+DEFAULTS = _default_roles()
 
 
 def preprocessing_of(model: nn.Module) -> Preprocessing:

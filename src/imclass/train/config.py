@@ -12,7 +12,7 @@ from pathlib import Path
 from imclass.data.presets import AUGMENT_PRESETS, check_augment
 from imclass.errors import ConfigError, did_you_mean, invalid_parameter
 from imclass.files import read_yaml_mapping
-from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, POOLINGS
+from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, MULTILABEL_MODEL, POOLINGS
 
 
 def setting(default, help: str | None = None, *, choices: tuple | None = None, kind=None):
@@ -32,11 +32,14 @@ class TrainConfig:
     """Resolved settings of one training run; written to the run's config.yaml."""
 
     model: str | None = setting(
-        None, f"any timm model name [default: {DEFAULT_MODEL} at {DEFAULT_IMAGE_SIZE} px]", kind=str
+        None,
+        "any timm model name, or CNNs joined by '+' [default: "
+        f"{DEFAULT_MODEL} at {DEFAULT_IMAGE_SIZE} px; multi-label: {MULTILABEL_MODEL}]",
+        kind=str,
     )
     image_size: int | None = setting(
         None,
-        f"input size [default: {DEFAULT_IMAGE_SIZE} for the default model, else its "
+        f"input size [default: {DEFAULT_IMAGE_SIZE} for the default models, else the "
         "pretrained size]",
         kind=int,
     )

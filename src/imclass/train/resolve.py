@@ -16,7 +16,7 @@ from imclass.data.dataset import DataSource, ImageSet, LabelOptions
 from imclass.data.decode_cache import cache_side, worth_caching
 from imclass.data.transforms import Preprocessing, has_horizontal_flips
 from imclass.inference.device import pick_device
-from imclass.models import DEFAULT_MODEL, default_image_size
+from imclass.models import DEFAULT_MODEL, MULTILABEL_MODEL, default_image_size
 from imclass.models.backbones import default_preprocessing
 from imclass.models.heads import CLASS_ATTENTION, GEM
 from imclass.models.joined import parts_of
@@ -90,7 +90,7 @@ def resolve(
     """Decide the model, head, input, device and cache for training on source (in world's
     processes: default, one)."""
     world = world or World()
-    model = config.model or DEFAULT_MODEL
+    model = config.model or (MULTILABEL_MODEL if source.multilabel else DEFAULT_MODEL)
     pre = default_preprocessing(model)
     pre = pre.at_size(config.image_size or default_image_size(model, pre.image_size))
     if source.multilabel:
