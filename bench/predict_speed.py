@@ -3,12 +3,12 @@
     python bench/predict_speed.py ../shared/data/hymenoptera [--run RUN_DIR] [--epochs 1]
         [--model NAME] [--image-size N] [--repeats 2] [--limit N]
 
-Without --run, trains a run on DATA_DIR first: the default backbone and size (what `imclass
-train` gives: tf_efficientnet_lite2 at 320 px) unless --model/--image-size, its ImageNet
-weights, --epochs fine-tuning epochs after the probe, flip TTA on as by default (so every
-runtime scores each photo twice). The ONNX files are exported before any timing (the exports
-are timed apart). Then every photo under DATA_DIR is scored, alternately, --repeats times each,
-the best time of each kept, by:
+Without --run, trains a run on DATA_DIR first: the default model and size (what `imclass
+train` gives: tf_efficientnet_lite2+tf_efficientnet_lite1 at 320 px) unless --model or
+--image-size, its ImageNet weights, --epochs fine-tuning epochs after the probe, flip TTA on as
+by default (so every runtime scores each photo twice). The ONNX files are exported before any
+timing (the exports are timed apart). Then every photo under DATA_DIR is scored, alternately,
+--repeats times each, the best time of each kept, by:
   before  the eager Predictor as it was before the ONNX runtime: DataLoader worker processes
           decoding normalised float tensors, the model run by inference.batches.run_inference
   torch   Predictor.from_run_dir(runtime="torch"): eager, decoded by worker threads

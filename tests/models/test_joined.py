@@ -34,7 +34,8 @@ def test_the_map_is_each_pretrained_body_s_map_stacked_channel_wise():
 
 def test_it_takes_the_first_body_s_preprocessing_and_counts_every_body():
     assert default_preprocessing(JOINED) == default_preprocessing("tf_efficientnet_lite0")
-    assert parameter_count(JOINED) == sum(parameter_count(name) for name in parts_of(JOINED))
+    # one 1000-class head over 2 x 1280 channels: as many weights as two heads, one bias fewer
+    assert parameter_count(JOINED) == sum(map(parameter_count, parts_of(JOINED))) - 1000
     assert offline_problem(JOINED) is None
 
 
@@ -67,3 +68,10 @@ def test_bodies_normalised_differently_or_misspelt_are_refused():
 def test_bodies_whose_maps_cannot_be_stacked_are_refused():
     with pytest.raises(ModelError, match="same size"):
         build_model("tf_efficientnet_lite0+vit_small_patch16_224", 2, pretrained=False)
+
+
+def test_bodies_with_weights_outside_their_feature_map_are_refused():
+    """A ResNet's fc is not its classifier in timm's naming: joined, it would sit untrained
+    (and DDP refuses parameters without gradients)."""
+    with pytest.raises(ModelError, match=r"resnet18 has weights outside its feature map \(fc"):
+        build_model("resnet18+resnet34", 2, pretrained=False)

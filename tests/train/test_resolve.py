@@ -8,7 +8,7 @@ from PIL import Image
 
 from imclass.data.dataset import LabelOptions, open_data
 from imclass.data.split import train_valid_sets
-from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL
+from imclass.models import DEFAULT_IMAGE_SIZE, DEFAULT_MODEL, MULTILABEL_MODEL
 from imclass.models.heads import CLASS_ATTENTION
 from imclass.train.config import TrainConfig
 from imclass.train.resolve import resolve
@@ -73,6 +73,8 @@ def test_multilabel_data_gets_class_attention_and_the_whole_image(tmp_path):
     resolved = resolved_for(tmp_path / "labels.csv")
     assert resolved.multilabel and resolved.head == CLASS_ATTENTION
     assert resolved.preprocessing.crop_pct == 1.0
+    assert resolved.model == MULTILABEL_MODEL != DEFAULT_MODEL  # the one measured there
+    assert resolved.preprocessing.image_size == DEFAULT_IMAGE_SIZE
 
 
 def test_config_yaml_is_the_resolved_settings_and_reads_back(tmp_path):
@@ -88,7 +90,13 @@ def test_config_yaml_is_the_resolved_settings_and_reads_back(tmp_path):
     run.mkdir()
     (run / "config.yaml").write_text(yaml.safe_dump(dumped, sort_keys=False))
     read_data, config, options = read_config(run)
-    assert read_data == data and config == TrainConfig(epochs=2) and options == LabelOptions()
+    assert read_data == data and options == LabelOptions()
+    assert config == TrainConfig(epochs=2, model=DEFAULT_MODEL)  # the model it resolved
+
+    # a run started when the default was another backbone resumes with that one
+    dumped["resolved"]["model"] = "tf_efficientnet_lite2"
+    (run / "config.yaml").write_text(yaml.safe_dump(dumped, sort_keys=False))
+    assert read_config(run)[1] == TrainConfig(epochs=2, model="tf_efficientnet_lite2")
 
 
 def test_an_unknown_backbone_is_refused_before_any_training(tmp_path):

@@ -17,7 +17,7 @@ RUNTIME_NAMES = {"onnx": "ONNX Runtime", "torch": "eager PyTorch"}
 @click.option(
     "--model",
     default=None,
-    help="the backbone whose speed DATA's decoding is measured against [default: the default]",
+    help="the model whose speed DATA's decoding is measured against [default: train's]",
 )
 @click.option("--image-size", type=click.IntRange(16, 2048), help="its input size [its default]")
 @click.option(

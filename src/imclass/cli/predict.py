@@ -27,7 +27,9 @@ from imclass.progress import LiteralConsole
 @click.command()
 @click.argument("args", nargs=-1, required=True, type=PATH)
 @click.option("--imagenet", is_flag=True, help="ImageNet classes with no training; ARGS are images")
-@click.option("--model", default=None, help="backbone for --imagenet [default: the offline one]")
+@click.option(
+    "--model", default=None, help="backbone for --imagenet [default: tf_efficientnet_lite2]"
+)
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option(
     "--format",

@@ -14,10 +14,10 @@ DEFAULT_MODEL = "tf_efficientnet_lite2+tf_efficientnet_lite1"
 MULTILABEL_MODEL = "tf_efficientnet_lite2"
 # `imclass predict --imagenet` without --model: one backbone with its own ImageNet head.
 IMAGENET_MODEL = "tf_efficientnet_lite2"
-# The default backbones' input size, above lite2's pretrained 260 px (figures above; lite1
-# alone at 320 px: 0.971 on those forty splits); any other backbone gets its pretrained size.
+# The default models' input size, above lite2's pretrained 260 px (figures above); any other
+# backbone gets its pretrained size.
 DEFAULT_IMAGE_SIZE = 320
-_AT_DEFAULT_SIZE = {DEFAULT_MODEL, *DEFAULT_MODEL.split("+")}
+_AT_DEFAULT_SIZE = {DEFAULT_MODEL, MULTILABEL_MODEL}
 
 
 def default_image_size(model: str, pretrained_size: int) -> int:

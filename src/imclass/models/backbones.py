@@ -122,25 +122,40 @@ def _create_joined(name: str, num_classes: int | None, pretrained: bool) -> nn.M
             f"take one backbone, such as {parts_of(name)[0]!r}"
         )
     parts = [create_backbone(part, pretrained=pretrained) for part in parts_of(name)]
-    _check_same_map_size(name, parts)
-    return JoinedBackbones(parts, num_classes)
+    model = JoinedBackbones(parts, num_classes)  # their own heads removed
+    _check_joinable(name, list(model.parts))
+    return model
 
 
-def _check_same_map_size(name: str, parts: list[nn.Module]) -> None:
+def _check_joinable(name: str, parts: list[nn.Module]) -> None:
     """Joined maps are stacked channel-wise: every body must give a B x C x H x W map of the
-    same height and width (CNNs of one output stride)."""
+    same height and width (CNNs of one output stride), and its map must use all its weights
+    (timm models whose head is just global_pool + classifier, as EfficientNets; a ResNet's fc
+    or a ConvNeXt's head norm would sit unused and untrained, and DDP refuses those)."""
     need = f"{name!r}: joined backbones must be CNNs whose feature maps have the same size"
     probe = torch.zeros(1, 3, 64, 64)
-    try:
-        with torch.no_grad():
-            shapes = [tuple(part.eval().forward_features(probe).shape) for part in parts]
+    try:  # with gradients even when loaded under inference_mode (serve, predict)
+        with torch.inference_mode(False), torch.enable_grad():
+            maps = [part.eval().forward_features(probe) for part in parts]
     except Exception as error:  # noqa: BLE001 - e.g. a transformer of one fixed input size
         raise ModelError(f"{need}; one fails on a 64 px input: {error}") from None
     finally:
         for part in parts:
             part.train()  # as timm creates them
+    shapes = [tuple(found.shape) for found in maps]
     if any(len(shape) != 4 for shape in shapes) or len({shape[2:] for shape in shapes}) > 1:
         raise ModelError(f"{need}; a 64 px input gives maps of shapes {shapes}")
+    with torch.inference_mode(False), torch.enable_grad():
+        sum(found.sum() for found in maps).backward()
+    for part_name, part in zip(parts_of(name), parts, strict=True):
+        unused = [n for n, p in part.named_parameters() if p.requires_grad and p.grad is None]
+        part.zero_grad(set_to_none=True)
+        if unused:
+            raise ModelError(
+                f"{name!r}: {part_name} has weights outside its feature map ({unused[0]}, ...) "
+                "that a joined model would leave untrained; join models whose head is only "
+                "pooling and a classifier, such as the EfficientNets"
+            )
 
 
 def _create_from_hub(name: str, head: dict) -> nn.Module:
@@ -230,11 +245,15 @@ def offline_problem(name: str) -> str | None:
 
 
 def parameter_count(name: str) -> int:
-    """Parameters of the architecture with a 1000-class head (each, when joined), counted
-    without allocating them."""
+    """Parameters of the architecture with a 1000-class head, counted without allocating it;
+    joined: its bodies and one such head over their stacked features."""
     with torch.device("meta"):
         models = [timm.create_model(part, pretrained=False) for part in parts_of(name)]
-    return sum(p.numel() for model in models for p in model.parameters())
+    total = sum(p.numel() for model in models for p in model.parameters())
+    if is_joined(name):
+        total -= sum(p.numel() for model in models for p in model.get_classifier().parameters())
+        total += sum(model.num_features for model in models) * 1000 + 1000
+    return total
 
 
 def list_backbones() -> list[dict]:

@@ -46,7 +46,8 @@ class JoinedBackbones(nn.Module):
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
         if global_pool is not None:
             self.global_pool = SelectAdaptivePool2d(pool_type=global_pool, flatten=True)
-        width = self.num_features * self.global_pool.feat_mult()
+        widening = getattr(self.global_pool, "feat_mult", lambda: 1)  # GeM: one per channel
+        width = self.num_features * widening()
         self.classifier = nn.Linear(width, num_classes) if num_classes else nn.Identity()
 
     def forward_features(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -162,12 +162,17 @@ def _write_config(data: Path, trainer: Trainer, options: LabelOptions) -> None:
 
 
 def read_config(run_dir: Path) -> tuple[Path, TrainConfig, LabelOptions]:
-    """The data, settings and label options a run was started with, to resume it."""
+    """The data, settings and label options a run was started with, to resume it: the model
+    it resolved, not today's default (a run started before the default changed resumes with
+    the backbone its checkpoint holds)."""
     directory = RunDirectory(run_dir)
     values = directory.read_config()
     try:
         options = LabelOptions(**values.get("data_options", {}))
-        return Path(values["data"]), TrainConfig.from_dict(values["train"]), options
+        train = dict(values["train"])
+        if train.get("model") is None and "resolved" in values:
+            train["model"] = values["resolved"]["model"]
+        return Path(values["data"]), TrainConfig.from_dict(train), options
     except (KeyError, TypeError) as error:
         raise RunDirError(f"{directory.config_path}: unreadable ({error})") from None
 
